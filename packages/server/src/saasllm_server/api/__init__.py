@@ -1,0 +1,1 @@
+"""HTTP: routes, request/response mapping, SSE framing, the one error body."""

@@ -1,0 +1,62 @@
+"""The FastAPI application factory and its start-up: migrate, apply the bootstrap, warm up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from saasllm_server import __version__
+from saasllm_server.api import admin, errors, health, jobs
+from saasllm_server.api.body_limit import BodyLimitMiddleware
+from saasllm_server.bootstrap import apply_bootstrap
+from saasllm_server.services import Gateway
+from saasllm_server.settings import Settings
+from saasllm_server.storage.database import create_engine, migrate
+from saasllm_server.upstreams import tokens
+from saasllm_server.upstreams.config import GatewayConfig
+
+log = logging.getLogger("saasllm")
+
+
+def load_config(settings: Settings) -> GatewayConfig:
+    if settings.config_file is None:
+        return GatewayConfig()
+    return GatewayConfig.load(settings.config_file)
+
+
+def create_app(settings: Settings | None = None, config: GatewayConfig | None = None) -> FastAPI:
+    settings = settings or Settings()
+    config = config or load_config(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        await migrate(engine)
+        await apply_bootstrap(engine, config)
+        gateway = Gateway.build(settings, config, engine)
+        await gateway.reload_model_groups()
+        await gateway.relay.start()
+        tokens.warm_up()
+        app.state.gateway = gateway
+        log.info("saasllm gateway ready (%d deployments)", len(config.model_list))
+        try:
+            yield
+        finally:
+            await gateway.relay.close()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="saasllm gateway",
+        version=__version__,
+        description="Self-hosted LLM gateway: jobs, credits, streaming through litellm.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(jobs.router)
+    app.include_router(admin.router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,122 @@
+"""``saasllm-server``: run the gateway (``serve``), or the self-contained demo (``demo``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+
+from saasllm_server.settings import Settings
+
+
+def _run(app: object, host: str, port: int) -> None:
+    loop = "uvloop" if _has("uvloop") else "asyncio"
+    http = "httptools" if _has("httptools") else "h11"
+    uvicorn.run(
+        app,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        loop=loop,
+        http=http,
+        log_level=os.environ.get("SAASLLM_LOG_LEVEL", "warning"),
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def serve(args: argparse.Namespace) -> None:
+    from saasllm_server.app import create_app
+
+    overrides: dict[str, object] = {}
+    if args.config:
+        overrides["config_file"] = Path(args.config)
+    if args.database_url:
+        overrides["database_url"] = args.database_url
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    host = args.host or settings.host
+    port = args.port or settings.port
+    _run(create_app(settings), host, port)
+
+
+def demo(args: argparse.Namespace) -> None:
+    from saasllm_server.app import create_app
+    from saasllm_server.demo import DEMO_KEY, DEMO_TEAM, demo_config
+
+    if args.fake:
+        from saasllm_server.upstreams.fake import FakeUpstreamProcess
+
+        upstream: object = FakeUpstreamProcess.start_sync()
+        base_url, model, member = upstream.base_url, "fake", "fake"  # type: ignore[attr-defined]
+    else:
+        from saasllm_server.upstreams.local_model import LocalModelProcess, LocalModelUnavailable
+
+        try:
+            upstream = LocalModelProcess.start_sync(threads=args.threads)
+        except LocalModelUnavailable as exc:
+            sys.exit(f"saasllm demo: {exc}\n(or run `saasllm-server demo --fake`)")
+        base_url = upstream.base_url
+        model = upstream.alias
+        member = "smollm2-135m"
+    label = "fake (deterministic)" if args.fake else "SmolLM2-135M (local, offline)"
+    try:
+        db_path = (
+            Path(args.db) if args.db else Path(tempfile.mkdtemp(prefix="saasllm-demo-")) / "demo.db"
+        )
+        admin_key = os.environ.get("SAASLLM_ADMIN_KEY") or "sk-admin-" + secrets.token_urlsafe(16)
+        settings = Settings(
+            database_url=f"sqlite+aiosqlite:///{db_path}",
+            admin_key=admin_key,
+            config_file=None,
+        )
+        config = demo_config(base_url, model, member=member)
+        print(
+            f"saasllm demo on http://{args.host}:{args.port}  team={DEMO_TEAM} key={DEMO_KEY}\n"
+            f"  upstream: {label}"
+            f" at {base_url}\n  database: {db_path}\n  admin key: {admin_key}",
+            flush=True,
+        )
+        _run(create_app(settings, config), args.host, args.port)
+    finally:
+        upstream.stop_sync()  # type: ignore[attr-defined]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="saasllm-server", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p_serve = sub.add_parser("serve", help="run the gateway from settings and a config file")
+    p_serve.add_argument("--host", default=None)
+    p_serve.add_argument("--port", type=int, default=None)
+    p_serve.add_argument("--config", default=None, help="YAML config (model_list, groups, tenancy)")
+    p_serve.add_argument("--database-url", default=None)
+    p_serve.set_defaults(func=serve)
+
+    p_demo = sub.add_parser("demo", help="a self-contained demo gateway (team acme-corp)")
+    p_demo.add_argument("--host", default="127.0.0.1")
+    p_demo.add_argument("--port", type=int, default=8003)
+    p_demo.add_argument("--fake", action="store_true", help="use the deterministic fake upstream")
+    p_demo.add_argument("--threads", type=int, default=1, help="local model threads")
+    p_demo.add_argument("--db", default=None, help="SQLite file to keep (default: a fresh one)")
+    p_demo.set_defaults(func=demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Business rules: tenancy, jobs, billing, limits. No HTTP here, and SQL only through storage."""

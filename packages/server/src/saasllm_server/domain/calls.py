@@ -1,0 +1,337 @@
+"""One LLM call end to end: admission, fallback across a group's members before the first
+byte, and exactly one accounting write when the call is over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from saasllm_schema import ChatRequest
+
+from saasllm_server.domain.jobs import JobService
+from saasllm_server.domain.model_groups import ModelGroupCatalog
+from saasllm_server.domain.ratelimit import RateLimiter, StreamSlot
+from saasllm_server.domain.tenancy import Principal
+from saasllm_server.errors import (
+    GatewayError,
+    InvalidRequest,
+    UpstreamFailed,
+    UpstreamRateLimited,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from saasllm_server.storage.database import utcnow
+from saasllm_server.storage.jobs import CallRecord
+from saasllm_server.upstreams.litellm_path import LitellmPath
+from saasllm_server.upstreams.relay import RawRelay
+from saasllm_server.upstreams.router import (
+    AllDeploymentsCooling,
+    Deployment,
+    ModelRouter,
+    UnknownDeployment,
+)
+from saasllm_server.upstreams.streams import UpstreamFailure, UpstreamStream
+from saasllm_server.upstreams.tokens import estimate_prompt_tokens
+
+
+def client_error(failure: UpstreamFailure) -> GatewayError:
+    """How an upstream failure reads to our client: never the provider's 401/404 (ours to fix)."""
+    status = failure.status
+    if status == 429:
+        return UpstreamRateLimited(failure.message, retry_after=failure.retry_after or 1.0)
+    if status in (400, 413, 422):
+        return InvalidRequest(failure.message)
+    if status in (408, 504):
+        return UpstreamTimeout(failure.message)
+    if status == 503:
+        return UpstreamUnavailable(failure.message, retry_after=failure.retry_after)
+    return UpstreamFailed(failure.message)
+
+
+@dataclass(slots=True)
+class CallContext:
+    principal: Principal
+    job_id: str
+    group: str
+    request: ChatRequest
+    stream: bool
+    started: float
+    started_at: datetime
+
+
+class CallService:
+    def __init__(
+        self,
+        *,
+        jobs: JobService,
+        catalog: ModelGroupCatalog,
+        router: ModelRouter,
+        relay: RawRelay,
+        litellm_path: LitellmPath,
+        limiter: RateLimiter,
+        first_chunk_timeout_s: float,
+    ) -> None:
+        self._jobs = jobs
+        self._catalog = catalog
+        self._router = router
+        self._relay = relay
+        self._litellm = litellm_path
+        self._limiter = limiter
+        self._first_chunk_timeout_s = first_chunk_timeout_s
+
+    async def _admit(
+        self, principal: Principal, job_id: str, request: ChatRequest, stream: bool
+    ) -> tuple[CallContext, tuple[str, ...]]:
+        started = time.perf_counter()
+        group, members = self._catalog.resolve(principal, request.requested_group)
+        await self._jobs.admit_call(principal, job_id)
+        await self._limiter.hit(principal.team_id, principal.rpm_limit)
+        context = CallContext(principal, job_id, group, request, stream, started, utcnow())
+        return context, members
+
+    def _body(self, request: ChatRequest, stream: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "messages": [m.model_dump(exclude_none=True) for m in request.messages],
+            **request.upstream_params(),
+        }
+        if stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        return body
+
+    async def _candidates(
+        self, members: tuple[str, ...], messages: list[dict[str, Any]]
+    ) -> AsyncIterator[Deployment | UpstreamFailure]:
+        """Members in order; a member whose deployments all cool down yields a failure."""
+        for member in members:
+            try:
+                yield await self._router.select(member, messages)
+            except AllDeploymentsCooling as exc:
+                yield UpstreamFailure(429, str(exc), retry_after=exc.retry_after)
+            except UnknownDeployment:
+                yield UpstreamFailure(502, f"model group member {member!r} has no deployment")
+
+    async def open_stream(
+        self, principal: Principal, job_id: str, request: ChatRequest
+    ) -> StreamingCall:
+        context, members = await self._admit(principal, job_id, request, stream=True)
+        slot = await self._limiter.open_stream(principal.team_id, principal.max_concurrent_streams)
+        try:
+            return await self._open_first(context, members, slot)
+        except BaseException:
+            await slot.release()
+            raise
+
+    async def _open_first(
+        self, context: CallContext, members: tuple[str, ...], slot: StreamSlot
+    ) -> StreamingCall:
+        body = self._body(context.request, stream=True)
+        forward_usage = bool(
+            context.request.stream_options and context.request.stream_options.include_usage
+        )
+        last: UpstreamFailure | None = None
+        last_deployment: Deployment | None = None
+        async for candidate in self._candidates(members, body["messages"]):
+            if isinstance(candidate, UpstreamFailure):
+                last = candidate
+                continue
+            deployment = candidate
+            last_deployment = deployment
+            path = self._relay if deployment.mode == "raw" else self._litellm
+            attempt_at = datetime.now()
+            stream: UpstreamStream | None = None
+            try:
+                stream = await path.open_stream(
+                    deployment,
+                    {**body, "model": deployment.upstream_model},
+                    forward_usage=forward_usage,
+                )
+                events = stream.events()
+                first = await asyncio.wait_for(anext(events), self._first_chunk_timeout_s)
+            except (UpstreamFailure, TimeoutError, StopAsyncIteration) as exc:
+                failure = _as_failure(deployment, exc)
+                if stream is not None:
+                    await stream.aclose()
+                self._router.report_failure(
+                    deployment, failure.status, failure.message, failure.headers, attempt_at
+                )
+                last = failure
+                if not failure.retryable:
+                    break
+                continue
+            return StreamingCall(self, context, deployment, stream, events, first, slot)
+        final = last or UpstreamFailure(502, "model group has no members")
+        await self._record_failure(context, last_deployment, final)
+        raise client_error(final)
+
+    async def complete(
+        self, principal: Principal, job_id: str, request: ChatRequest
+    ) -> tuple[CallContext, Deployment, dict[str, Any], str]:
+        """A non-streamed call; returns the upstream's answer and the recorded call id."""
+        context, members = await self._admit(principal, job_id, request, stream=False)
+        body = self._body(context.request, stream=False)
+        last: UpstreamFailure | None = None
+        last_deployment: Deployment | None = None
+        async for candidate in self._candidates(members, body["messages"]):
+            if isinstance(candidate, UpstreamFailure):
+                last = candidate
+                continue
+            deployment = candidate
+            last_deployment = deployment
+            path = self._relay if deployment.mode == "raw" else self._litellm
+            attempt_at = datetime.now()
+            try:
+                answer = await path.complete(
+                    deployment, {**body, "model": deployment.upstream_model}
+                )
+            except UpstreamFailure as failure:
+                self._router.report_failure(
+                    deployment, failure.status, failure.message, failure.headers, attempt_at
+                )
+                last = failure
+                if not failure.retryable:
+                    break
+                continue
+            usage = answer.get("usage") if isinstance(answer.get("usage"), dict) else None
+            call_id = await self._record(
+                context,
+                deployment,
+                status="success",
+                usage=usage,
+                completion_events=1,
+                ttft_ms=None,
+                error=None,
+            )
+            return context, deployment, answer, call_id
+        final = last or UpstreamFailure(502, "model group has no members")
+        await self._record_failure(context, last_deployment, final)
+        raise client_error(final)
+
+    async def _record_failure(
+        self, context: CallContext, deployment: Deployment | None, failure: UpstreamFailure
+    ) -> None:
+        await self._record(
+            context,
+            deployment,
+            status="failed",
+            usage=None,
+            completion_events=0,
+            ttft_ms=None,
+            error=failure.message,
+        )
+
+    async def _record(
+        self,
+        context: CallContext,
+        deployment: Deployment | None,
+        *,
+        status: str,
+        usage: dict[str, Any] | None,
+        completion_events: int,
+        ttft_ms: float | None,
+        error: str | None,
+    ) -> str:
+        latency_ms = (time.perf_counter() - context.started) * 1000
+        if usage is not None:
+            prompt = int(usage.get("prompt_tokens") or 0)
+            completion = int(usage.get("completion_tokens") or 0)
+        else:
+            # No usage from the upstream (a cut stream, an old server): count it ourselves.
+            prompt = (
+                estimate_prompt_tokens(deployment, context.request) if deployment is not None else 0
+            )
+            completion = completion_events
+        cost = deployment.cost_usd(prompt, completion) if deployment is not None else 0.0
+        call_id = str(uuid.uuid4())
+        record = CallRecord(
+            id=call_id,
+            job_id=context.job_id,
+            team_id=context.principal.team_id,
+            model_group=context.group,
+            deployment_id=deployment.id if deployment else "",
+            model=deployment.litellm_model if deployment else "",
+            status=status,
+            stream=context.stream,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cost_usd=cost,
+            latency_ms=round(latency_ms, 3),
+            ttft_ms=None if ttft_ms is None else round(ttft_ms, 3),
+            error=error,
+            end_user=context.request.user,
+            created_at=context.started_at,
+        )
+        await self._jobs.record_call(record)
+        if status == "success" and deployment is not None:
+            await self._router.report_success(
+                deployment,
+                prompt + completion,
+                context.started_at.replace(tzinfo=None),
+                datetime.now(),
+            )
+        return call_id
+
+
+def _as_failure(deployment: Deployment, exc: BaseException) -> UpstreamFailure:
+    if isinstance(exc, UpstreamFailure):
+        return exc
+    if isinstance(exc, TimeoutError):
+        return UpstreamFailure(504, f"upstream {deployment.id} sent nothing in time")
+    return UpstreamFailure(502, f"upstream {deployment.id} ended before its first chunk")
+
+
+class StreamingCall:
+    """An admitted stream whose first event is in hand; the response relays the rest.
+
+    ``finish`` is idempotent and always runs (success, upstream error, client gone):
+    it closes the upstream, frees the concurrency slot and writes the one record.
+    """
+
+    def __init__(
+        self,
+        service: CallService,
+        context: CallContext,
+        deployment: Deployment,
+        stream: UpstreamStream,
+        events: AsyncIterator[bytes],
+        first: bytes,
+        slot: StreamSlot,
+    ) -> None:
+        self._service = service
+        self.context = context
+        self.deployment = deployment
+        self._stream = stream
+        self.events = events
+        self.first = first
+        self._slot = slot
+        self._finished = False
+
+    @property
+    def ttft_ms(self) -> float | None:
+        at = self._stream.stats.first_event_at
+        return None if at is None else (at - self.context.started) * 1000
+
+    async def finish(self, status: str, error: str | None = None) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        try:
+            await self._stream.aclose()
+        finally:
+            await self._slot.release()
+        stats = self._stream.stats
+        await self._service._record(
+            self.context,
+            self.deployment,
+            status=status,
+            usage=stats.usage,
+            completion_events=max(0, stats.data_events - 1),
+            ttft_ms=self.ttft_ms,
+            error=error,
+        )

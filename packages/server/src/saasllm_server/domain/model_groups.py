@@ -1,0 +1,48 @@
+"""Model groups in memory: name → ordered members (the fallback chain).
+
+Read on every call, changed rarely; admin changes reload it on this process.
+"""
+
+from __future__ import annotations
+
+from saasllm_schema import ErrorCode
+
+from saasllm_server.domain.tenancy import Principal
+from saasllm_server.errors import InvalidRequest, ModelGroupNotFound, PermissionDenied
+
+
+class ModelGroupCatalog:
+    def __init__(self, groups: dict[str, list[str]] | None = None) -> None:
+        self._groups: dict[str, tuple[str, ...]] = {}
+        if groups:
+            self.replace(groups)
+
+    def replace(self, groups: dict[str, list[str]]) -> None:
+        self._groups = {name: tuple(members) for name, members in groups.items()}
+
+    def names(self) -> list[str]:
+        return sorted(self._groups)
+
+    def members(self, name: str) -> tuple[str, ...] | None:
+        return self._groups.get(name)
+
+    def resolve(self, principal: Principal, requested: str | None) -> tuple[str, tuple[str, ...]]:
+        """The group a call runs on: the one asked for, else the team's default.
+
+        A team may use its access list plus its default group; an unknown group is
+        404 whether or not it exists for someone else, so names do not leak.
+        """
+        name = requested or principal.default_model_group
+        if not name:
+            raise InvalidRequest(
+                "no model given and the team has no default model group",
+                code=ErrorCode.NO_DEFAULT_MODEL_GROUP,
+                param="model",
+            )
+        allowed = name == principal.default_model_group or name in principal.allowed_groups
+        members = self._groups.get(name)
+        if members is None:
+            raise ModelGroupNotFound(f"model group {name!r} not found", param="model")
+        if not allowed:
+            raise PermissionDenied(f"team may not use model group {name!r}", param="model")
+        return name, members

@@ -1,0 +1,87 @@
+"""The gateway's long-lived parts, built once at start-up and shared by every request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from saasllm_server.domain.auth import KeyAuthenticator
+from saasllm_server.domain.calls import CallService
+from saasllm_server.domain.jobs import JobService
+from saasllm_server.domain.model_groups import ModelGroupCatalog
+from saasllm_server.domain.ratelimit import InProcessRateLimiter, RateLimiter
+from saasllm_server.domain.tenancy import Principal
+from saasllm_server.settings import Settings
+from saasllm_server.storage import tenancy as tenancy_store
+from saasllm_server.storage.database import utcnow
+from saasllm_server.upstreams.config import GatewayConfig
+from saasllm_server.upstreams.litellm_path import LitellmPath
+from saasllm_server.upstreams.relay import RawRelay
+from saasllm_server.upstreams.router import ModelRouter
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    config: GatewayConfig
+    engine: AsyncEngine
+    router: ModelRouter
+    relay: RawRelay
+    catalog: ModelGroupCatalog
+    limiter: RateLimiter
+    auth: KeyAuthenticator
+    jobs: JobService
+    calls: CallService
+
+    @classmethod
+    def build(cls, settings: Settings, config: GatewayConfig, engine: AsyncEngine) -> Gateway:
+        router = ModelRouter(config.model_list, config.router_settings)
+        relay = RawRelay(settings.upstream_connect_timeout_s, settings.upstream_read_timeout_s)
+        catalog = ModelGroupCatalog()
+        limiter = InProcessRateLimiter()
+
+        async def lookup(key_hash: str) -> Principal | None:
+            async with engine.connect() as conn:
+                found = await tenancy_store.find_principal(conn, key_hash, utcnow())
+            if found is None:
+                return None
+            return _with_default_limits(found, settings)
+
+        jobs = JobService(engine)
+        calls = CallService(
+            jobs=jobs,
+            catalog=catalog,
+            router=router,
+            relay=relay,
+            litellm_path=LitellmPath(),
+            limiter=limiter,
+            first_chunk_timeout_s=settings.first_chunk_timeout_s,
+        )
+        return cls(
+            settings=settings,
+            config=config,
+            engine=engine,
+            router=router,
+            relay=relay,
+            catalog=catalog,
+            limiter=limiter,
+            auth=KeyAuthenticator(lookup, settings.key_cache_ttl_s),
+            jobs=jobs,
+            calls=calls,
+        )
+
+    async def reload_model_groups(self) -> None:
+        async with self.engine.connect() as conn:
+            self.catalog.replace(await tenancy_store.load_model_groups(conn))
+
+
+def _with_default_limits(principal: Principal, settings: Settings) -> Principal:
+    from dataclasses import replace
+
+    return replace(
+        principal,
+        rpm_limit=principal.rpm_limit or settings.default_rpm_limit,
+        max_concurrent_streams=principal.max_concurrent_streams
+        or settings.default_max_concurrent_streams,
+    )

@@ -1,0 +1,87 @@
+"""Gateway settings: environment variables (``SAASLLM_*``), an optional settings file, defaults.
+
+Defaults are the embedded set-up (SQLite file, in-process limits) so a laptop
+needs nothing; production overrides ``DATABASE_URL`` and friends.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SAASLLM_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./saasllm.db",
+        validation_alias=AliasChoices("SAASLLM_DATABASE_URL", "DATABASE_URL", "database_url"),
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://...",
+    )
+    admin_key: SecretStr | None = Field(
+        default=None,
+        description="Bearer token of the admin API; unset disables the admin API.",
+    )
+    config_file: Path | None = Field(
+        default=None,
+        description="YAML: model_list, router_settings, model_groups, tenancy bootstrap.",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8003
+
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, description="Largest request body."
+    )
+    default_rpm_limit: int | None = Field(
+        default=600, ge=1, description="Per-team requests/minute."
+    )
+    default_max_concurrent_streams: int | None = Field(
+        default=32, ge=1, description="Per-team open streams."
+    )
+    upstream_connect_timeout_s: float = Field(default=5.0, gt=0)
+    first_chunk_timeout_s: float = Field(
+        default=30.0, gt=0, description="Longest wait for an upstream's first chunk."
+    )
+    upstream_read_timeout_s: float = Field(
+        default=120.0, gt=0, description="Longest silence from an upstream mid-answer."
+    )
+    key_cache_ttl_s: float = Field(default=10.0, ge=0, description="Virtual-key lookup cache TTL.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
+        settings_file = _settings_file()
+        if settings_file is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=settings_file))
+        return tuple(sources)
+
+
+def _settings_file() -> Path | None:
+    import os
+
+    value = os.environ.get("SAASLLM_SETTINGS_FILE")
+    return Path(value) if value else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

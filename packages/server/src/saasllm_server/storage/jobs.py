@@ -1,0 +1,166 @@
+"""Queries about jobs and their calls: the hot-path admission read and the call record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from saasllm_server.storage.tables import jobs, llm_calls, team_balances
+
+OPEN_STATUSES = ("pending", "in_progress")
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    status: str
+    balance: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallTotals:
+    total_calls: int
+    successful_calls: int
+    failed_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    avg_latency_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    id: str
+    job_id: str
+    team_id: str
+    model_group: str
+    deployment_id: str
+    model: str
+    status: str
+    stream: bool
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    latency_ms: float
+    ttft_ms: float | None
+    error: str | None
+    end_user: str | None
+    created_at: datetime
+
+
+_ADMISSION = select(jobs.c.status, team_balances.c.balance).join(
+    team_balances, team_balances.c.team_id == jobs.c.team_id
+)
+
+
+async def admission(conn: AsyncConnection, team_id: str, job_id: str) -> Admission | None:
+    """One indexed read: is the job the team's, is it open, what does the team hold."""
+    row = (
+        await conn.execute(_ADMISSION.where(jobs.c.id == job_id, jobs.c.team_id == team_id))
+    ).first()
+    return None if row is None else Admission(status=row.status, balance=int(row.balance))
+
+
+async def insert_job(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(insert(jobs).values(**values))
+
+
+async def job_row(conn: AsyncConnection, team_id: str, job_id: str, *, lock: bool = False) -> Any:
+    query = select(jobs).where(jobs.c.id == job_id, jobs.c.team_id == team_id)
+    if lock:
+        query = query.with_for_update()
+    return (await conn.execute(query)).first()
+
+
+async def record_call(conn: AsyncConnection, record: CallRecord) -> None:
+    """The one accounting write of a call (plus moving a fresh job to in_progress)."""
+    await conn.execute(
+        insert(llm_calls).values(
+            id=record.id,
+            job_id=record.job_id,
+            team_id=record.team_id,
+            model_group=record.model_group,
+            deployment_id=record.deployment_id,
+            model=record.model,
+            status=record.status,
+            stream=record.stream,
+            prompt_tokens=record.prompt_tokens,
+            completion_tokens=record.completion_tokens,
+            cost_usd=record.cost_usd,
+            latency_ms=record.latency_ms,
+            ttft_ms=record.ttft_ms,
+            error=record.error,
+            end_user=record.end_user,
+            created_at=record.created_at,
+        )
+    )
+    await conn.execute(
+        update(jobs)
+        .where(jobs.c.id == record.job_id, jobs.c.status == "pending")
+        .values(status="in_progress", started_at=record.created_at)
+    )
+
+
+async def call_totals(conn: AsyncConnection, job_id: str) -> CallTotals:
+    ok = case((llm_calls.c.status == "success", 1), else_=0)
+    row = (
+        await conn.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(ok), 0),
+                func.coalesce(func.sum(llm_calls.c.prompt_tokens), 0),
+                func.coalesce(func.sum(llm_calls.c.completion_tokens), 0),
+                func.coalesce(func.sum(llm_calls.c.cost_usd), 0.0),
+                func.coalesce(func.avg(llm_calls.c.latency_ms), 0.0),
+            ).where(llm_calls.c.job_id == job_id)
+        )
+    ).one()
+    total, successful = int(row[0]), int(row[1])
+    return CallTotals(
+        total_calls=total,
+        successful_calls=successful,
+        failed_calls=total - successful,
+        prompt_tokens=int(row[2]),
+        completion_tokens=int(row[3]),
+        cost_usd=float(row[4]),
+        avg_latency_ms=float(row[5]),
+    )
+
+
+async def calls_of(conn: AsyncConnection, job_id: str) -> list[Any]:
+    result = await conn.execute(
+        select(llm_calls).where(llm_calls.c.job_id == job_id).order_by(llm_calls.c.created_at)
+    )
+    return list(result)
+
+
+async def groups_used(conn: AsyncConnection, job_id: str) -> list[str]:
+    result = await conn.execute(
+        select(llm_calls.c.model_group)
+        .where(llm_calls.c.job_id == job_id)
+        .group_by(llm_calls.c.model_group)
+        .order_by(llm_calls.c.model_group)
+    )
+    return list(result.scalars())
+
+
+async def close_job(
+    conn: AsyncConnection,
+    team_id: str,
+    job_id: str,
+    values: dict[str, Any],
+) -> bool:
+    """Move an open job to its final status; False when it was not open (a racing completer won)."""
+    result = await conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id, jobs.c.team_id == team_id, jobs.c.status.in_(OPEN_STATUSES))
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
+async def merge_metadata(conn: AsyncConnection, job_id: str, metadata: dict[str, Any]) -> None:
+    await conn.execute(update(jobs).where(jobs.c.id == job_id).values(metadata=metadata))

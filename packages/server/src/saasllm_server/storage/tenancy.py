@@ -1,0 +1,195 @@
+"""Queries about organizations, teams, keys, model groups and team access."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from saasllm_server.domain.tenancy import Principal
+from saasllm_server.storage.database import as_utc
+from saasllm_server.storage.tables import (
+    api_keys,
+    credit_ledger,
+    model_group_members,
+    model_groups,
+    organizations,
+    team_balances,
+    team_model_groups,
+    teams,
+)
+
+
+async def find_principal(conn: AsyncConnection, key_hash: str, now: datetime) -> Principal | None:
+    """The key's team and access, or None for an unknown, revoked, expired or deleted key."""
+    row = (
+        await conn.execute(
+            select(
+                api_keys.c.id,
+                api_keys.c.team_id,
+                api_keys.c.expires_at,
+                api_keys.c.revoked_at,
+                teams.c.organization_id,
+                teams.c.status,
+                teams.c.budget_mode,
+                teams.c.credits_per_job,
+                teams.c.default_model_group,
+                teams.c.rpm_limit,
+                teams.c.max_concurrent_streams,
+                teams.c.deleted_at,
+            )
+            .join(teams, teams.c.id == api_keys.c.team_id)
+            .where(api_keys.c.key_hash == key_hash)
+        )
+    ).first()
+    if row is None or row.revoked_at is not None or row.deleted_at is not None:
+        return None
+    expires_at = as_utc(row.expires_at)
+    if expires_at is not None and expires_at <= now:
+        return None
+    groups = await team_groups(conn, row.team_id)
+    return Principal(
+        key_id=row.id,
+        team_id=row.team_id,
+        organization_id=row.organization_id,
+        team_status=row.status,
+        budget_mode=row.budget_mode,
+        credits_per_job=row.credits_per_job,
+        default_model_group=row.default_model_group,
+        allowed_groups=frozenset(groups),
+        rpm_limit=row.rpm_limit,
+        max_concurrent_streams=row.max_concurrent_streams,
+    )
+
+
+async def team_groups(conn: AsyncConnection, team_id: str) -> list[str]:
+    result = await conn.execute(
+        select(team_model_groups.c.group_name)
+        .where(team_model_groups.c.team_id == team_id)
+        .order_by(team_model_groups.c.group_name)
+    )
+    return list(result.scalars())
+
+
+async def organization_exists(conn: AsyncConnection, org_id: str) -> bool:
+    found = await conn.scalar(select(organizations.c.id).where(organizations.c.id == org_id))
+    return found is not None
+
+
+async def upsert_organization(conn: AsyncConnection, org_id: str, name: str, now: datetime) -> bool:
+    """Returns True when the organization was created."""
+    if await organization_exists(conn, org_id):
+        await conn.execute(
+            update(organizations).where(organizations.c.id == org_id).values(name=name)
+        )
+        return False
+    await conn.execute(insert(organizations).values(id=org_id, name=name, created_at=now))
+    return True
+
+
+async def team_row(conn: AsyncConnection, team_id: str) -> Any:
+    return (await conn.execute(select(teams).where(teams.c.id == team_id))).first()
+
+
+async def upsert_team(
+    conn: AsyncConnection, values: dict[str, Any], initial_credits: int, actor: str, now: datetime
+) -> bool:
+    """Create or update a team; credits are granted only on creation (a restart grants nothing)."""
+    team_id = values["id"]
+    if await team_row(conn, team_id) is not None:
+        changes = {k: v for k, v in values.items() if k != "id"}
+        await conn.execute(update(teams).where(teams.c.id == team_id).values(**changes))
+        return False
+    await conn.execute(insert(teams).values(**values, created_at=now))
+    await conn.execute(
+        insert(team_balances).values(team_id=team_id, balance=initial_credits, updated_at=now)
+    )
+    if initial_credits:
+        await conn.execute(
+            insert(credit_ledger).values(
+                team_id=team_id,
+                kind="grant",
+                amount=initial_credits,
+                balance_after=initial_credits,
+                reason="initial credits",
+                actor=actor,
+                created_at=now,
+            )
+        )
+    return True
+
+
+async def set_team_groups(conn: AsyncConnection, team_id: str, groups: list[str]) -> None:
+    await conn.execute(delete(team_model_groups).where(team_model_groups.c.team_id == team_id))
+    if groups:
+        await conn.execute(
+            insert(team_model_groups), [{"team_id": team_id, "group_name": g} for g in groups]
+        )
+
+
+async def upsert_key(
+    conn: AsyncConnection,
+    *,
+    key_id: str,
+    team_id: str,
+    key_hash: str,
+    prefix: str,
+    name: str,
+    now: datetime,
+) -> bool:
+    existing = (
+        await conn.execute(
+            select(api_keys.c.id, api_keys.c.team_id).where(api_keys.c.key_hash == key_hash)
+        )
+    ).first()
+    if existing is not None:
+        return False
+    await conn.execute(
+        insert(api_keys).values(
+            id=key_id, team_id=team_id, key_hash=key_hash, prefix=prefix, name=name, created_at=now
+        )
+    )
+    return True
+
+
+async def replace_model_group(
+    conn: AsyncConnection, name: str, members: list[str], now: datetime
+) -> None:
+    exists = await conn.scalar(select(model_groups.c.name).where(model_groups.c.name == name))
+    if exists is None:
+        await conn.execute(insert(model_groups).values(name=name, created_at=now))
+    await conn.execute(delete(model_group_members).where(model_group_members.c.group_name == name))
+    await conn.execute(
+        insert(model_group_members),
+        [{"group_name": name, "position": i, "deployment": m} for i, m in enumerate(members)],
+    )
+
+
+async def load_model_groups(conn: AsyncConnection) -> dict[str, list[str]]:
+    result = await conn.execute(
+        select(model_group_members.c.group_name, model_group_members.c.deployment).order_by(
+            model_group_members.c.group_name, model_group_members.c.position
+        )
+    )
+    groups: dict[str, list[str]] = {}
+    for group_name, deployment in result:
+        groups.setdefault(group_name, []).append(deployment)
+    return groups
+
+
+async def balance(conn: AsyncConnection, team_id: str) -> int | None:
+    value = await conn.scalar(
+        select(team_balances.c.balance).where(team_balances.c.team_id == team_id)
+    )
+    return None if value is None else int(value)
+
+
+async def list_team_ids(conn: AsyncConnection) -> list[str]:
+    return list((await conn.execute(select(teams.c.id).order_by(teams.c.id))).scalars())
+
+
+async def count_keys(conn: AsyncConnection, team_id: str) -> int:
+    value = await conn.scalar(select(func.count()).where(api_keys.c.team_id == team_id))
+    return int(value or 0)

@@ -1,0 +1,1 @@
+"""Upstream LLM providers: routing, the relay, the litellm adapter, the fake and the local model."""

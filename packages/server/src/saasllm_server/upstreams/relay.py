@@ -1,0 +1,165 @@
+"""The fast path: OpenAI-wire upstreams relayed as bytes over one shared aiohttp session.
+
+Per event the only work is a prefix check and, on the single usage event, one
+orjson parse. httpx's pool degrades at 64 concurrent streams on this kind of
+machine (encode/httpcore#1035); aiohttp holds, so it carries the hot path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import orjson
+
+from saasllm_server.upstreams.router import Deployment
+from saasllm_server.upstreams.streams import StreamStats, UpstreamFailure, parse_retry_after
+
+_MAX_ERROR_BODY = 4096
+
+
+def _headers(deployment: Deployment) -> dict[str, str]:
+    headers = {"Content-Type": "application/json"}
+    if deployment.api_key:
+        headers["Authorization"] = f"Bearer {deployment.api_key}"
+    return headers
+
+
+def _error_message(status: int, raw: bytes) -> str:
+    try:
+        body = orjson.loads(raw)
+        message = body.get("error", {}).get("message") if isinstance(body, dict) else None
+    except orjson.JSONDecodeError:
+        message = None
+    text = message or raw.decode("utf-8", "replace")
+    return f"upstream answered {status}: {text}"[:500]
+
+
+class RawRelay:
+    """Owns the upstream HTTP session; one per worker process."""
+
+    def __init__(self, connect_timeout_s: float, read_timeout_s: float) -> None:
+        self._connect_timeout_s = connect_timeout_s
+        self._read_timeout_s = read_timeout_s
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(
+                total=None, sock_connect=self._connect_timeout_s, sock_read=self._read_timeout_s
+            ),
+            json_serialize=lambda obj: orjson.dumps(obj).decode(),
+            auto_decompress=True,
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _post(self, deployment: Deployment, body: dict[str, Any]) -> aiohttp.ClientResponse:
+        assert self._session is not None, "RawRelay.start() was not awaited"
+        try:
+            response = await self._session.post(
+                deployment.chat_url, data=orjson.dumps(body), headers=_headers(deployment)
+            )
+        except TimeoutError as exc:
+            raise UpstreamFailure(504, f"upstream {deployment.id} did not answer in time") from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamFailure(502, f"upstream {deployment.id} unreachable: {exc}") from exc
+        if response.status != 200:
+            try:
+                raw = await response.content.read(_MAX_ERROR_BODY)
+            except (aiohttp.ClientError, TimeoutError):
+                raw = b""
+            response.release()
+            headers = {k.lower(): v for k, v in response.headers.items()}
+            raise UpstreamFailure(
+                response.status,
+                _error_message(response.status, raw),
+                headers=headers,
+                retry_after=parse_retry_after(headers.get("retry-after")),
+            )
+        return response
+
+    async def open_stream(
+        self, deployment: Deployment, body: dict[str, Any], *, forward_usage: bool
+    ) -> RawStream:
+        response = await self._post(deployment, body)
+        return RawStream(deployment, response, forward_usage)
+
+    async def complete(self, deployment: Deployment, body: dict[str, Any]) -> dict[str, Any]:
+        response = await self._post(deployment, body)
+        try:
+            raw = await response.read()
+        except TimeoutError as exc:
+            raise UpstreamFailure(504, f"upstream {deployment.id} timed out") from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamFailure(502, f"upstream {deployment.id} broke off: {exc}") from exc
+        finally:
+            response.release()
+        try:
+            parsed = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise UpstreamFailure(502, f"upstream {deployment.id} sent invalid JSON") from exc
+        if not isinstance(parsed, dict):
+            raise UpstreamFailure(502, f"upstream {deployment.id} sent a non-object answer")
+        return parsed
+
+
+class RawStream:
+    __slots__ = ("deployment", "forward_usage", "response", "stats")
+
+    def __init__(
+        self, deployment: Deployment, response: aiohttp.ClientResponse, forward_usage: bool
+    ) -> None:
+        self.deployment = deployment
+        self.response = response
+        self.forward_usage = forward_usage
+        self.stats = StreamStats()
+
+    async def events(self) -> AsyncIterator[bytes]:
+        stats = self.stats
+        content = self.response.content
+        try:
+            async for line in content:
+                if not line.startswith(b"data:"):
+                    continue  # blank separators, comments, event names
+                payload = line[5:].strip()
+                if payload == b"[DONE]":
+                    stats.done = True
+                    return
+                if stats.first_event_at is None:
+                    stats.first_event_at = time.perf_counter()
+                stats.data_events += 1
+                if b'"usage":{' in payload:
+                    try:
+                        chunk = orjson.loads(payload)
+                    except orjson.JSONDecodeError:
+                        chunk = None
+                    if isinstance(chunk, dict) and isinstance(chunk.get("usage"), dict):
+                        stats.usage = chunk["usage"]
+                        if not chunk.get("choices") and not self.forward_usage:
+                            continue
+                yield b"data: " + payload + b"\n\n"
+        except TimeoutError as exc:
+            stats.error = UpstreamFailure(504, f"upstream {self.deployment.id} went silent")
+            raise stats.error from exc
+        except (aiohttp.ClientError, ValueError) as exc:
+            stats.error = UpstreamFailure(502, f"upstream {self.deployment.id} broke off: {exc}")
+            raise stats.error from exc
+        stats.error = UpstreamFailure(502, f"upstream {self.deployment.id} ended without [DONE]")
+        raise stats.error
+
+    async def aclose(self) -> None:
+        # Closing (not releasing) drops the connection, so the upstream stops generating.
+        if not self.stats.done:
+            self.response.close()
+        else:
+            self.response.release()
+        await asyncio.sleep(0)

@@ -1,0 +1,81 @@
+"""What every upstream path hands back: a stream of ready-to-send SSE events, or a failure.
+
+Both the raw relay and the litellm path produce the same thing, so the API layer
+and the fallback loop never ask which one they are talking to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from saasllm_server.upstreams.router import Deployment
+
+DONE_EVENT = b"data: [DONE]\n\n"
+
+
+class UpstreamFailure(Exception):
+    """An upstream failed: an HTTP error status, a broken connection or a timeout.
+
+    ``status`` is the upstream's HTTP status, or 502 for a broken connection and
+    504 for a timeout, so the fallback loop and the client mapping share one field.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        """Worth another deployment: overload, outage, timeout. A bad request is not."""
+        return self.status in (408, 429) or self.status >= 500
+
+
+@dataclass(slots=True)
+class StreamStats:
+    """Filled in while relaying; read once when the call is recorded."""
+
+    usage: dict[str, Any] | None = None
+    data_events: int = 0
+    done: bool = False
+    first_event_at: float | None = None
+    error: UpstreamFailure | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class UpstreamStream(Protocol):
+    deployment: Deployment
+    stats: StreamStats
+
+    def events(self) -> AsyncIterator[bytes]:
+        """Each item is one complete SSE event (``data: ...\\n\\n``); ``[DONE]`` is not yielded."""
+
+    async def aclose(self) -> None: ...
+
+
+class Completion(Protocol):
+    """A non-streamed upstream answer, already parsed."""
+
+    deployment: Deployment
+    body: dict[str, Any]
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
