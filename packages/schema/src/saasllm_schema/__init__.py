@@ -11,6 +11,7 @@ from saasllm_schema.admin import (
     Team,
     TeamCreate,
     TeamStatus,
+    TeamUpdate,
 )
 from saasllm_schema.chat import (
     CallMetadata,
@@ -80,5 +81,6 @@ __all__ = [
     "Team",
     "TeamCreate",
     "TeamStatus",
+    "TeamUpdate",
     "Usage",
 ]

@@ -41,6 +41,18 @@ class TeamCreate(BaseModel):
     max_concurrent_streams: int | None = Field(default=None, ge=1)
 
 
+class TeamUpdate(BaseModel):
+    """Fields to change on a team; absent fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    default_model_group: str | None = None
+    model_groups: list[str] | None = None
+    rpm_limit: int | None = Field(default=None, ge=1)
+    max_concurrent_streams: int | None = Field(default=None, ge=1)
+
+
 class Team(BaseModel):
     id: str
     organization_id: str

@@ -22,6 +22,7 @@ from saasllm_schema import (
     OrganizationCreate,
     Team,
     TeamCreate,
+    TeamUpdate,
 )
 
 from saasllm_server.api.deps import GatewayDep
@@ -142,6 +143,25 @@ async def create_team(body: TeamCreate, gw: GatewayDep, actor: AdminDep) -> Team
 
 @router.get("/teams/{team_id}", response_model=Team)
 async def get_team(team_id: str, gw: GatewayDep, actor: AdminDep) -> Team:
+    return await _team(gw, team_id)
+
+
+@router.patch("/teams/{team_id}", response_model=Team)
+async def update_team(team_id: str, body: TeamUpdate, gw: GatewayDep, actor: AdminDep) -> Team:
+    current = await _team(gw, team_id)
+    changes = body.model_dump(exclude_unset=True)
+    groups = set(changes.pop("model_groups", None) or current.model_groups)
+    default = changes.get("default_model_group", current.default_model_group)
+    if default:
+        groups.add(default)
+    unknown = [g for g in sorted(groups) if gw.catalog.members(g) is None]
+    if unknown:
+        raise InvalidRequest(f"unknown model groups {unknown}", param="model_groups")
+    async with gw.engine.begin() as conn:
+        if changes:
+            await conn.execute(teams.update().where(teams.c.id == team_id).values(**changes))
+        await store.set_team_groups(conn, team_id, sorted(groups))
+    gw.auth.invalidate_team(team_id)
     return await _team(gw, team_id)
 
 

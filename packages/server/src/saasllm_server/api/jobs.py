@@ -64,7 +64,7 @@ async def llm_call(
 
 @router.post(
     "/{job_id}/llm-call-stream",
-    response_class=SSEResponse,  # type: ignore[arg-type]
+    response_model=None,
     responses={200: {"content": {"text/event-stream": {}}, "description": "SSE chunks"}},
 )
 async def llm_call_stream(

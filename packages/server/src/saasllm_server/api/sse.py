@@ -11,6 +11,7 @@ import asyncio
 import logging
 
 import orjson
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from saasllm_server.api.errors import error_payload
@@ -32,9 +33,14 @@ def error_event(error: GatewayError) -> bytes:
     return b"event: error\ndata: " + orjson.dumps(payload) + b"\n\n"
 
 
-class SSEResponse:
+class SSEResponse(Response):
+    media_type = "text/event-stream"
+
     def __init__(self, call: StreamingCall) -> None:
+        # Headers are sent by __call__; Response's own body machinery is not used.
         self.call = call
+        self.status_code = 200
+        self.background = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         task = asyncio.current_task()
@@ -84,7 +90,7 @@ class SSEResponse:
 
 async def _finish_quietly(call: StreamingCall, status: str, error: str | None) -> None:
     try:
-        await asyncio.shield(call.finish(status, error))
+        await call.finish(status, error)
     except asyncio.CancelledError:
         raise
     except Exception:  # the response is over; a failed record must not turn into a 500 body

@@ -310,7 +310,7 @@ class StreamingCall:
         self.events = events
         self.first = first
         self._slot = slot
-        self._finished = False
+        self._finishing: asyncio.Future[None] | None = None
 
     @property
     def ttft_ms(self) -> float | None:
@@ -318,9 +318,13 @@ class StreamingCall:
         return None if at is None else (at - self.context.started) * 1000
 
     async def finish(self, status: str, error: str | None = None) -> None:
-        if self._finished:
-            return
-        self._finished = True
+        # The record is written by its own task: a client disconnect arriving mid-write
+        # cancels the waiter, never the write.
+        if self._finishing is None:
+            self._finishing = asyncio.ensure_future(self._finish(status, error))
+        await asyncio.shield(self._finishing)
+
+    async def _finish(self, status: str, error: str | None) -> None:
         try:
             await self._stream.aclose()
         finally:

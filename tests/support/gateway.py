@@ -1,0 +1,175 @@
+"""A real gateway in its own process: ``saasllm-server serve`` under uvicorn, on a real port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+ADMIN_KEY = "sk-admin-test-" + "x" * 16
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_config(fake_base_url: str, local_base_url: str | None) -> dict[str, Any]:
+    """Deployments for every fault the fake upstream can play, and the groups tests use."""
+
+    def fake(name: str, model: str) -> dict[str, Any]:
+        return {
+            "model_name": name,
+            "litellm_params": {
+                "model": f"openai/{model}",
+                "api_base": fake_base_url,
+                "api_key": "sk-fake-upstream",
+            },
+            "model_info": {"id": f"{name}-1"},
+        }
+
+    model_list = [
+        fake("fake", "fake"),
+        fake("fake-slow200", "fake-d200"),
+        fake("fake-priced", "fake"),
+        fake("fake-429", "fake-429-r1"),
+        fake("fake-500", "fake-500"),
+        fake("fake-cut5", "fake-cut5"),
+        fake("fake-stall", "fake-stall"),
+        fake("fake-hang", "fake-hang"),
+    ]
+    model_list[2]["litellm_params"].update(
+        {"input_cost_per_token": 0.000001, "output_cost_per_token": 0.000002}
+    )
+    groups = [
+        {"name": "default", "members": ["fake"]},
+        {"name": "priced", "members": ["fake-priced"]},
+        {"name": "slow", "members": ["fake-slow200"]},
+        {"name": "fallback", "members": ["fake-500", "fake"]},
+        {"name": "ratelimited", "members": ["fake-429"]},
+        {"name": "cut", "members": ["fake-cut5"]},
+        {"name": "stall", "members": ["fake-stall"]},
+        {"name": "hang", "members": ["fake-hang"]},
+        {"name": "secret", "members": ["fake"]},
+    ]
+    if local_base_url:
+        model_list.append(
+            {
+                "model_name": "smollm2",
+                "litellm_params": {
+                    "model": "openai/smollm2-135m",
+                    "api_base": local_base_url,
+                    "api_key": "sk-local",
+                },
+                "model_info": {"id": "smollm2-1"},
+            }
+        )
+        groups.append({"name": "local", "members": ["smollm2"]})
+    usable = [g["name"] for g in groups if g["name"] != "secret"]
+    return {
+        "model_list": model_list,
+        "router_settings": {"allowed_fails": 0, "cooldown_time": 1},
+        "model_groups": groups,
+        "organizations": [
+            {
+                "id": "acme",
+                "name": "Acme",
+                "teams": [
+                    {
+                        "id": "acme-corp",
+                        "credits": 1000,
+                        "default_model_group": "default",
+                        "model_groups": usable,
+                        "keys": [{"key": "sk-your-key", "id": "key_demo"}],
+                    }
+                ],
+            }
+        ],
+    }
+
+
+@dataclass
+class GatewayProcess:
+    url: str
+    database_url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        config: dict[str, Any],
+        database_url: str,
+        workdir: Path,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> GatewayProcess:
+        port = port or free_port()
+        config_path = workdir / f"gateway-{port}.yaml"
+        config_path.write_text(yaml.safe_dump(config))
+        log_path = workdir / f"gateway-{port}.log"
+        full_env = {
+            **os.environ,
+            "SAASLLM_ADMIN_KEY": ADMIN_KEY,
+            "SAASLLM_FIRST_CHUNK_TIMEOUT_S": "3",
+            "SAASLLM_UPSTREAM_READ_TIMEOUT_S": "30",
+            "SAASLLM_LOG_LEVEL": "warning",
+            **(env or {}),
+        }
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "saasllm_server.cli",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--config",
+                    str(config_path),
+                    "--database-url",
+                    database_url,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=full_env,
+            )
+        gateway = cls(f"http://127.0.0.1:{port}", database_url, process, log_path)
+        gateway.wait_ready()
+        return gateway
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gateway exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"gateway not ready in {timeout}s: {self.log_path.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
