@@ -10,6 +10,8 @@ import httpx
 
 from tests.support.gateway import ADMIN_KEY
 
+TEST_GROUPS = ["default", "priced", "slow", "fallback", "ratelimited", "cut", "stall", "hang"]
+
 
 @dataclass(frozen=True)
 class TeamHandle:
@@ -50,7 +52,7 @@ class Admin:
             "organization_id": "tests",
             "credits": credits,
             "default_model_group": default_model_group,
-            "model_groups": model_groups or [],
+            "model_groups": TEST_GROUPS if model_groups is None else model_groups,
             **extra,
         }
         response = self.http.post("/admin/teams", json=body)

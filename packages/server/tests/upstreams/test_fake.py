@@ -150,7 +150,7 @@ async def test_non_stream_completion(client: httpx.AsyncClient) -> None:
         "content": ANSWERS["What is FastAPI?"],
     }
     assert data["choices"][0]["finish_reason"] == "stop"
-    prompt_tokens = (3 + 3) + (4 + 3)
+    prompt_tokens = (3 + 3) + (3 + 3)
     assert count_prompt_tokens(messages) == prompt_tokens
     assert data["usage"]["prompt_tokens"] == prompt_tokens
     assert data["usage"]["completion_tokens"] == len(tokens_for("What is FastAPI?"))
@@ -196,19 +196,25 @@ async def test_server_error_faults(client: httpx.AsyncClient) -> None:
 
 async def test_cut_aborts_after_n_content_chunks(client: httpx.AsyncClient) -> None:
     received: list[str] = []
-    with pytest.raises(httpx.RemoteProtocolError):
-        async with client.stream(
-            "POST", "/chat/completions", json=chat(BLOG, "fake-cut5", stream=True)
-        ) as r:
+
+    async def read_all() -> None:
+        body = chat(BLOG, "fake-cut5", stream=True)
+        async with client.stream("POST", "/chat/completions", json=body) as r:
             assert r.status_code == 200
             async for line in r.aiter_lines():
                 if line.startswith("data: "):
                     received.append(line[6:])
+
+    with pytest.raises(httpx.RemoteProtocolError):
+        await read_all()
     assert "[DONE]" not in received
     parsed = [json.loads(e) for e in received]
     assert len(parsed) == 1 + 5
     assert contents(parsed) == tokens_for(BLOG, 5)
     assert all(c["choices"][0]["finish_reason"] is None for c in parsed)
+
+    with pytest.raises(httpx.RemoteProtocolError):
+        await client.post("/chat/completions", json=chat(BLOG, "fake-cut5"))
 
 
 async def test_stall_sends_the_first_chunk_then_nothing(client: httpx.AsyncClient) -> None:
@@ -480,6 +486,15 @@ async def test_async_process_start_and_start_failure() -> None:
         port = taken.getsockname()[1]
         with pytest.raises(ServiceStartError, match="exited with rc"):
             await FakeUpstreamProcess.start(port=port, ready_timeout=15)
+
+
+def test_sync_start_failure_is_typed_and_quotes_stderr() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ServiceStartError, match=r"(?s)exited with rc 1.*stderr tail"):
+            FakeUpstreamProcess.start_sync(port=port, ready_timeout=15)
 
 
 def test_model_name_parsing() -> None:

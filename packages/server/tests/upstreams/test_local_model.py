@@ -16,6 +16,7 @@ from saasllm_server.upstreams.local_model import (
     MODEL_ENV,
     LocalModelProcess,
     LocalModelUnavailable,
+    ServiceStartError,
     find_model_path,
     local_model_available,
     parse_ready_line,
@@ -73,6 +74,16 @@ async def test_models_lists_the_alias(local_model: LocalModelProcess) -> None:
         ids = [m["id"] for m in (await http.get("/models")).json()["data"]]
     assert local_model.alias in ids
     assert local_model.url.startswith("http://127.0.0.1:")
+
+
+@pytest.mark.local_model
+async def test_a_corrupt_model_file_fails_to_start_with_a_typed_error(
+    local_model: LocalModelProcess, tmp_path: Path
+) -> None:
+    corrupt = tmp_path / "corrupt.gguf"
+    corrupt.write_bytes(b"not a gguf file")
+    with pytest.raises(ServiceStartError, match=r"(?s)before READY.*Failed to init server"):
+        await LocalModelProcess.start(model_path=corrupt, ready_timeout=30)
 
 
 def test_ready_line_parsing() -> None:

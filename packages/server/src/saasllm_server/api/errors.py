@@ -86,13 +86,35 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str, str | No
     return ErrorCode.VALIDATION_ERROR.value, "; ".join(parts), first_param
 
 
+async def _authentication_refusal(request: Request) -> GatewayError | None:
+    gateway = getattr(request.app.state, "gateway", None)
+    if gateway is None:
+        return None
+    authorization = request.headers.get("authorization")
+    try:
+        if request.url.path.startswith("/admin/"):
+            from saasllm_server.api.admin import require_admin
+
+            await require_admin(gateway, authorization)
+        elif request.url.path.startswith(("/api/", "/v1/")):
+            await gateway.auth.authenticate(authorization)
+    except GatewayError as refusal:
+        return refusal
+    return None
+
+
 def install(app: FastAPI) -> None:
     async def on_gateway_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, GatewayError)
         return gateway_error_response(exc)
 
-    async def on_validation_error(_: Request, exc: Exception) -> Response:
+    async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
+        # FastAPI parses the body before running the auth dependency; a stranger must
+        # still hear 401, not learn about our validation rules.
+        refusal = await _authentication_refusal(request)
+        if refusal is not None:
+            return gateway_error_response(refusal)
         code, message, param = _validation_message(exc)
         return error_response(422, ErrorType.INVALID_REQUEST.value, code, message, param=param)
 

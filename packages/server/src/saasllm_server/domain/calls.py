@@ -147,13 +147,15 @@ class CallService:
             attempt_at = datetime.now()
             stream: UpstreamStream | None = None
             try:
-                stream = await path.open_stream(
-                    deployment,
-                    {**body, "model": deployment.upstream_model},
-                    forward_usage=forward_usage,
-                )
-                events = stream.events()
-                first = await asyncio.wait_for(anext(events), self._first_chunk_timeout_s)
+                # Headers and the first event share one bound: admission ends here.
+                async with asyncio.timeout(self._first_chunk_timeout_s):
+                    stream = await path.open_stream(
+                        deployment,
+                        {**body, "model": deployment.upstream_model},
+                        forward_usage=forward_usage,
+                    )
+                    events = stream.events()
+                    first = await anext(events)
             except (UpstreamFailure, TimeoutError, StopAsyncIteration) as exc:
                 failure = _as_failure(deployment, exc)
                 if stream is not None:

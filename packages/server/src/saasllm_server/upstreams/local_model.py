@@ -115,6 +115,45 @@ def parse_ready_line(line: str | bytes) -> str | None:
     return words[1].rstrip("/")
 
 
+async def _read_ready(stdout: asyncio.StreamReader, ready_timeout: float) -> tuple[str | None, str]:
+    """Read lines until READY; returns (url, "") or (None, why); "" as why means EOF."""
+    deadline = time.monotonic() + ready_timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None, f"no READY line within {ready_timeout:g} s"
+        try:
+            line = await asyncio.wait_for(stdout.readline(), remaining)
+        except TimeoutError:
+            return None, f"no READY line within {ready_timeout:g} s"
+        if not line:
+            return None, ""
+        url = parse_ready_line(line)
+        if url is not None:
+            return url, ""
+
+
+def _read_ready_sync(fd: int, ready_timeout: float) -> tuple[str | None, str]:
+    """Blocking twin of :func:`_read_ready` on a raw pipe descriptor."""
+    deadline = time.monotonic() + ready_timeout
+    buffer = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not selector.select(remaining):
+                return None, f"no READY line within {ready_timeout:g} s"
+            data = os.read(fd, 4096)
+            if not data:
+                return None, ""
+            buffer += data
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                url = parse_ready_line(line)
+                if url is not None:
+                    return url, ""
+
+
 _Proc: TypeAlias = asyncio.subprocess.Process | subprocess.Popen[bytes]
 
 
@@ -202,28 +241,20 @@ class ServiceProcess:
             stderr=log,
         )
         assert proc.stdout is not None
-        deadline = time.monotonic() + ready_timeout
-        reason: str | None = None
-        url: str | None = None
-        while url is None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                reason = f"no READY line within {ready_timeout:g} s"
-                break
-            try:
-                line = await asyncio.wait_for(proc.stdout.readline(), remaining)
-            except TimeoutError:
-                reason = f"no READY line within {ready_timeout:g} s"
-                break
-            if not line:
+        try:
+            url, reason = await _read_ready(proc.stdout, ready_timeout)
+            if url is None and not reason:
                 reason = f"exited with rc {await proc.wait()} before READY"
-                break
-            url = parse_ready_line(line)
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            log.close()
+            raise
         if url is None:
             if proc.returncode is None:
                 proc.kill()
                 await proc.wait()
-            raise await asyncio.to_thread(cls._start_error, reason or "unknown", log)
+            raise await asyncio.to_thread(cls._start_error, reason, log)
         return cls(url=url, alias=alias, proc=proc, log=log)
 
     @classmethod
@@ -235,31 +266,20 @@ class ServiceProcess:
             cls._command(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log
         )
         assert proc.stdout is not None
-        fd = proc.stdout.fileno()
-        deadline = time.monotonic() + ready_timeout
-        buffer = b""
-        url: str | None = None
-        reason: str | None = None
-        with selectors.DefaultSelector() as selector:
-            selector.register(fd, selectors.EVENT_READ)
-            while url is None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not selector.select(remaining):
-                    reason = f"no READY line within {ready_timeout:g} s"
-                    break
-                data = os.read(fd, 4096)
-                if not data:
-                    reason = f"exited with rc {proc.wait()} before READY"
-                    break
-                buffer += data
-                while url is None and b"\n" in buffer:
-                    line, buffer = buffer.split(b"\n", 1)
-                    url = parse_ready_line(line)
+        try:
+            url, reason = _read_ready_sync(proc.stdout.fileno(), ready_timeout)
+            if url is None and not reason:
+                reason = f"exited with rc {proc.wait()} before READY"
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            log.close()
+            raise
         if url is None:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-            raise cls._start_error(reason or "unknown", log)
+            raise cls._start_error(reason, log)
         return cls(url=url, alias=alias, proc=proc, log=log)
 
     async def stop(self, grace: float = 5.0) -> int:

