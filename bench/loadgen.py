@@ -64,6 +64,8 @@ class LoadResult:
     gap_p50_ms: float | None
     gap_p99_ms: float | None
     gap_max_ms: float | None
+    done_wait_p50_ms: float | None
+    done_wait_p99_ms: float | None
     events_per_request: float | None
     cpu_ms_per_request: dict[str, float | None]  # watched trees and "loadgen"
     cpu_percent: dict[str, float]  # of one core, over the window
@@ -79,6 +81,7 @@ class _Record:
     start: float
     end: float = 0.0
     ttft: float | None = None
+    done_wait: float | None = None  # last event -> [DONE]: where per-call bookkeeping shows
     error: str | None = None
     detail: str = ""
     events: int = 0
@@ -168,6 +171,7 @@ async def _one_request(
                     return record
                 if payload == b"[DONE]":
                     done = True
+                    record.done_wait = record.gaps[-1] if record.gaps else None
                     break
                 record.events += 1
                 if (
@@ -255,6 +259,7 @@ def _summarise(records: list[_Record], first: _CPUSample, last: _CPUSample) -> L
     ttft = sorted(r.ttft * 1000 for r in good if r.ttft is not None)
     latency = sorted((r.end - r.start) * 1000 for r in good)
     gaps = sorted(g * 1000 for r in good for g in r.gaps)
+    done_waits = sorted(r.done_wait * 1000 for r in good if r.done_wait is not None)
     ok = len(good)
     cpu_ms: dict[str, float | None] = {}
     cpu_pct: dict[str, float] = {}
@@ -277,6 +282,8 @@ def _summarise(records: list[_Record], first: _CPUSample, last: _CPUSample) -> L
         gap_p50_ms=percentile(gaps, 50),
         gap_p99_ms=percentile(gaps, 99),
         gap_max_ms=gaps[-1] if gaps else None,
+        done_wait_p50_ms=percentile(done_waits, 50),
+        done_wait_p99_ms=percentile(done_waits, 99),
         events_per_request=sum(r.events for r in good) / ok if ok else None,
         cpu_ms_per_request=cpu_ms,
         cpu_percent=cpu_pct,

@@ -56,6 +56,7 @@ class Row:
     latency_p50_ms: float | None
     gap_p50_ms: float | None
     gap_p99_ms: float | None
+    done_wait_p99_ms: float | None
     cpu_ms_per_request: float | None
     cpu_percent: float | None
     upstream_cpu_ms_per_request: float | None
@@ -175,6 +176,7 @@ def build_report(
                     latency_p50_ms=_median(r.latency_p50_ms for r in mine),
                     gap_p50_ms=_median(r.gap_p50_ms for r in mine),
                     gap_p99_ms=_median(r.gap_p99_ms for r in mine),
+                    done_wait_p99_ms=_median(r.done_wait_p99_ms for r in mine),
                     cpu_ms_per_request=_median(r.cpu_ms_per_request.get("target") for r in mine),
                     cpu_percent=_median(r.cpu_percent.get("target") for r in mine),
                     upstream_cpu_ms_per_request=_median(
@@ -222,6 +224,7 @@ _COLUMNS = (
     "+TTFT p50",
     "+TTFT p99",
     "gap p99",
+    "DONE wait p99",
     "CPU ms/req",
     "CPU %",
     "ok",
@@ -239,6 +242,7 @@ def _cells(row: Row) -> list[str]:
         _num(row.added_ttft_p50_ms, signed=True),
         _num(row.added_ttft_p99_ms, signed=True),
         _num(row.gap_p99_ms),
+        _num(row.done_wait_p99_ms),
         _num(row.cpu_ms_per_request, 2),
         _num(row.cpu_percent, 0),
         str(row.ok),
@@ -303,7 +307,9 @@ def legend() -> str:
     return (
         "TTFT/gap in ms; +TTFT = target minus direct, paired per round; "
         "CPU = target process tree over the measured window (direct has none); "
-        "CPU % of one core; others % = machine CPU no watched process used."
+        "DONE wait = last event to [DONE] (the gateway writes its accounting record there); "
+        "CPU % of one core; others % = machine CPU no watched process used "
+        "(neighbours: high values mean noisy numbers)."
     )
 
 

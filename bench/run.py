@@ -29,7 +29,7 @@ from typing import Any
 
 import psutil  # type: ignore[import-untyped]  # no types-psutil in the dev group
 
-from bench import report
+from bench import profile, report
 from bench.loadgen import LoadResult
 from bench.procs import spawn
 from bench.report import Cell, Run
@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=30.0, help="per-request timeout, s")
     p.add_argument("--quiet-wait", type=float, default=3.0, help="max s to wait for idle CPU")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results directory")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the gateway with py-spy in every gateway run (perturbs its CPU figures)",
+    )
+    p.add_argument("--py-spy", default=shutil.which("py-spy"), help="py-spy executable")
     p.add_argument(
         "--strict", action="store_true", help="exit 1 when a verdict fails (not only on errors)"
     )
@@ -114,6 +120,13 @@ def run_one(
         logs / "loadgen.log",
         env=_loadgen_env(),
     )
+    sampler = None
+    if args.profile and target.name == "gateway" and target.pid is not None:
+        name = f"gateway_r{rnd}_d{cell.delay_ms}_c{cell.concurrency}"
+        raw = logs.parent / "profiles" / f"{name}.raw"
+        raw.parent.mkdir(exist_ok=True)
+        seconds = args.warmup + args.duration
+        sampler = profile.start(args.py_spy, target.pid, seconds, raw, logs / "py-spy.log")
     limit = _SETUP_ALLOWANCE_S + args.warmup + args.duration + args.timeout + 15
     try:
         rc = child.proc.wait(limit)
@@ -121,6 +134,8 @@ def run_one(
         return Run(rnd, cell, target.name, None, f"loadgen still running after {limit:g} s")
     finally:
         child.stop()
+        if sampler is not None:
+            profile.finish(sampler)
     if rc != 0 or not out_path.exists():
         tail = child.log_tail().strip().splitlines()[-1:] or ["(no output)"]
         return Run(rnd, cell, target.name, None, f"loadgen rc {rc}: {tail[0]}")
@@ -190,11 +205,15 @@ def _raise_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.profile and not args.py_spy:
+        parser.error("--profile needs py-spy on PATH or --py-spy PATH")
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
     out: Path = args.out.resolve()
     logs = out / "logs"
     shutil.rmtree(logs, ignore_errors=True)
+    shutil.rmtree(out / "profiles", ignore_errors=True)
     logs.mkdir(parents=True)
     meta = _meta(args)
     cells = [Cell(d, c) for d in args.delays for c in args.conc]
@@ -224,6 +243,13 @@ def main(argv: list[str] | None = None) -> int:
     print(report.legend())
     print()
     print("\n".join(report.verdict_lines(result)))
+    if args.profile:
+        summaries = [
+            profile.render(raw.stem, profile.summarise(raw))
+            for raw in sorted((out / "profiles").glob("*.raw"))
+        ]
+        (out / "profiles" / "summary.txt").write_text("\n\n".join(summaries) + "\n")
+        print("\n" + "\n\n".join(summaries))
     print(f"\nwrote {json_path} and {md_path}")
     if result.failed_runs:
         return 1

@@ -77,7 +77,8 @@ async def test_stream_relays_each_chunk_and_ends_with_done(
     assert all(c.get("usage") is None for c in chunks)
     assert "id:" not in raw
     # Usage is requested upstream anyway, so the call is recorded with real tokens.
-    last = httpx.get(fake_upstream.url + "/stats").json()["last_request"]
+    async with httpx.AsyncClient() as plain:
+        last = (await plain.get(fake_upstream.url + "/stats")).json()["last_request"]
     assert last["stream_options"] == {"include_usage": True}
     team = client.team  # type: ignore[attr-defined]
     calls = await db.calls(sqlite_gateway.database_url, team.team_id)
