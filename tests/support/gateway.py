@@ -122,8 +122,9 @@ class GatewayProcess:
         full_env = {
             **os.environ,
             "SAASLLM_ADMIN_KEY": ADMIN_KEY,
-            "SAASLLM_FIRST_CHUNK_TIMEOUT_S": "3",
-            "SAASLLM_UPSTREAM_READ_TIMEOUT_S": "30",
+            "SAASLLM_FIRST_CHUNK_TIMEOUT_S": "5",
+            "SAASLLM_UPSTREAM_READ_TIMEOUT_S": "4",
+            "SAASLLM_HEARTBEAT_INTERVAL_S": "1",
             "SAASLLM_LOG_LEVEL": "warning",
             **(env or {}),
         }

@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     upstream_read_timeout_s: float = Field(
         default=120.0, gt=0, description="Longest silence from an upstream mid-answer."
     )
+    heartbeat_interval_s: float = Field(
+        default=15.0, gt=0, description="Send a ': ping' comment after this long without data."
+    )
+    send_timeout_s: float = Field(
+        default=30.0, gt=0, description="Cut a client that accepts no data for this long."
+    )
     key_cache_ttl_s: float = Field(default=10.0, ge=0, description="Virtual-key lookup cache TTL.")
 
     @classmethod

@@ -211,3 +211,27 @@ async def test_requests_per_minute_cap_is_429_with_retry_after(
     assert third.status_code == 429
     assert third.json()["error"]["code"] == "rate_limited"
     assert 1 <= int(third.headers["retry-after"]) <= 60
+
+
+async def test_stalled_upstream_gets_heartbeats_then_a_timeout_error(
+    client: httpx.AsyncClient, sqlite_gateway: GatewayProcess
+) -> None:
+    """The test gateway pings after 1 s of silence and gives up on an upstream after 4 s."""
+    job_id = await _job(client)
+    started = time.monotonic()
+    body = _body(BLOG, model="stall")
+    async with client.stream("POST", f"/api/jobs/{job_id}/llm-call-stream", json=body) as r:
+        assert r.status_code == 200
+        raw = (await r.aread()).decode()
+    elapsed = time.monotonic() - started
+    assert raw.count(": ping\n\n") >= 2, raw
+    events = _parse(raw)
+    assert ("message", "[DONE]") not in events
+    name, data = events[-1]
+    assert name == "error"
+    assert orjson.loads(data)["error"]["code"] == "upstream_timeout"
+    assert 3.5 < elapsed < 10
+    team = client.team  # type: ignore[attr-defined]
+    calls = await db.calls(sqlite_gateway.database_url, team.team_id)
+    assert calls[0]["status"] == "failed"
+    assert calls[0]["completion_tokens"] == 1

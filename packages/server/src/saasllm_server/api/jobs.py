@@ -18,7 +18,7 @@ from saasllm_schema import (
 )
 
 from saasllm_server.api.deps import GatewayDep, PrincipalDep
-from saasllm_server.api.sse import SSEResponse
+from saasllm_server.api.sse import SSEResponse, sse_response
 from saasllm_server.domain.jobs import parse_job_id
 from saasllm_server.upstreams.router import Deployment
 
@@ -71,7 +71,7 @@ async def llm_call_stream(
     job_id: str, body: ChatRequest, gw: GatewayDep, principal: PrincipalDep
 ) -> SSEResponse:
     call = await gw.calls.open_stream(principal, parse_job_id(job_id), body)
-    return SSEResponse(call)
+    return sse_response(call, gw.settings)
 
 
 @router.post("/{job_id}/complete", response_model=JobResult)
