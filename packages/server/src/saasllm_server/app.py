@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from saasllm_server import __version__
-from saasllm_server.api import admin, errors, health, jobs
+from saasllm_server.api import admin, errors, health, jobs, openai_compat
 from saasllm_server.api.body_limit import BodyLimitMiddleware
 from saasllm_server.bootstrap import apply_bootstrap
 from saasllm_server.services import Gateway
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, config: GatewayConfig | None = 
     errors.install(app)
     app.include_router(health.router)
     app.include_router(jobs.router)
+    app.include_router(openai_compat.router)
     app.include_router(admin.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app

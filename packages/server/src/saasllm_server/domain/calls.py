@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,7 +36,7 @@ from saasllm_server.upstreams.router import (
     ModelRouter,
     UnknownDeployment,
 )
-from saasllm_server.upstreams.streams import UpstreamFailure, UpstreamStream
+from saasllm_server.upstreams.streams import StreamStats, UpstreamFailure, UpstreamStream
 from saasllm_server.upstreams.tokens import estimate_prompt_tokens
 
 
@@ -313,6 +313,7 @@ class StreamingCall:
         self.first = first
         self._slot = slot
         self._finishing: asyncio.Future[None] | None = None
+        self.after_finish: Callable[[str, StreamStats], Awaitable[None]] | None = None
 
     @property
     def ttft_ms(self) -> float | None:
@@ -341,3 +342,5 @@ class StreamingCall:
             ttft_ms=self.ttft_ms,
             error=error,
         )
+        if self.after_finish is not None:
+            await self.after_finish(status, stats)
