@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from saasllm_server.upstreams.fake import FakeUpstreamProcess
 from saasllm_server.upstreams.local_model import LocalModelProcess, local_model_available
-
 from tests.support import services
 from tests.support.gateway import GatewayProcess, test_config
 from tests.support.tenants import Admin, TeamHandle

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from saasllm_server.storage.tables import credit_ledger, jobs, llm_calls, team_balances
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from saasllm_server.storage.tables import credit_ledger, jobs, llm_calls, team_balances
 
 
 async def _rows(url: str, query: Any) -> list[dict[str, Any]]:

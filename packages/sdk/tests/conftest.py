@@ -9,8 +9,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from saasllm import SaaSLLMClient, SyncSaaSLLMClient
 from sdk_testkit import Gateway, make_client
+
+from saasllm import SaaSLLMClient, SyncSaaSLLMClient
 
 
 @pytest.fixture

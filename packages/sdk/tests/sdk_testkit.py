@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
+
 from saasllm import AsyncChatStream, ChatStream, SaaSLLMClient, SyncSaaSLLMClient
 
 BASE = "http://gateway.test"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from saasllm import ChatAccumulator, ChatCompletionChunk
 from sdk_testkit import chunk, usage_chunk
+
+from saasllm import ChatAccumulator, ChatCompletionChunk
 
 
 def feed(*raw: dict[str, Any]) -> ChatAccumulator:

@@ -7,10 +7,20 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import BaseModel, ValidationError
+from sdk_testkit import (
+    COMPLETION,
+    JOB_CREATED,
+    JOB_RESULT,
+    Gateway,
+    error_response,
+    make_client,
+    resolve,
+)
+
 import saasllm._client
 import saasllm._policy
 import saasllm._sync_client
-from pydantic import BaseModel, ValidationError
 from saasllm import (
     APIConnectionError,
     APIResponseValidationError,
@@ -26,15 +36,6 @@ from saasllm import (
     TeamSuspendedError,
 )
 from saasllm._base import BaseClient
-from sdk_testkit import (
-    COMPLETION,
-    JOB_CREATED,
-    JOB_RESULT,
-    Gateway,
-    error_response,
-    make_client,
-    resolve,
-)
 
 Client = SaaSLLMClient | SyncSaaSLLMClient
 MESSAGES = [{"role": "user", "content": "hi"}]

@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+from sdk_testkit import COMPLETION, JOB_CREATED, JOB_RESULT, Gateway, make_client, resolve
+
 import saasllm
 from saasllm import (
     ChatCompletion,
@@ -18,7 +20,6 @@ from saasllm import (
     SaaSLLMClient,
     SyncSaaSLLMClient,
 )
-from sdk_testkit import COMPLETION, JOB_CREATED, JOB_RESULT, Gateway, make_client, resolve
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 

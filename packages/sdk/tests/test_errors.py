@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 import saasllm
 from saasllm import (
     APIConnectionError,

@@ -7,6 +7,7 @@ from email.utils import format_datetime
 
 import httpx
 import pytest
+
 from saasllm import _policy
 from saasllm._policy import (
     MAX_RETRY_AFTER,

@@ -9,6 +9,20 @@ from typing import Any
 
 import httpx
 import pytest
+from sdk_testkit import (
+    Body,
+    Gateway,
+    async_client,
+    chunk,
+    collect,
+    error_response,
+    resolve,
+    sse,
+    stream_response,
+    sync_client,
+    usage_chunk,
+)
+
 from saasllm import (
     APIConnectionError,
     APIResponseValidationError,
@@ -24,19 +38,6 @@ from saasllm import (
     StreamUpstreamError,
     SyncSaaSLLMClient,
     UpstreamError,
-)
-from sdk_testkit import (
-    Body,
-    Gateway,
-    async_client,
-    chunk,
-    collect,
-    error_response,
-    resolve,
-    sse,
-    stream_response,
-    sync_client,
-    usage_chunk,
 )
 
 MESSAGES = [{"role": "user", "content": "hi"}]

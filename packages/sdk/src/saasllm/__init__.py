@@ -1,17 +1,5 @@
 """Python SDK for the saasllm gateway: jobs, chat calls and SSE streams, async and sync."""
 
-from saasllm_schema import (
-    ChatCompletion,
-    ChatCompletionChunk,
-    ChatMessage,
-    CostSummary,
-    Job,
-    JobCreated,
-    JobResult,
-    ResponseMessage,
-    Usage,
-)
-
 from saasllm._accumulate import ChatAccumulator
 from saasllm._client import SaaSLLMClient
 from saasllm._compat import JobId, Message
@@ -55,6 +43,17 @@ from saasllm._sse import ServerSentEvent, SSEDecoder
 from saasllm._streaming import AsyncChatStream, ChatStream
 from saasllm._sync_client import SyncSaaSLLMClient
 from saasllm._version import __version__
+from saasllm_schema import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatMessage,
+    CostSummary,
+    Job,
+    JobCreated,
+    JobResult,
+    ResponseMessage,
+    Usage,
+)
 
 # The original client's class name (see saasllm._compat for the other old names).
 SaasLiteLLMClient = SaaSLLMClient

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, Unpack
 
 from pydantic import BaseModel
+
 from saasllm_schema import ChatCompletion, ChatMessage, JobCreated
 
 if TYPE_CHECKING:

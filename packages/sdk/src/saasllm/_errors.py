@@ -41,6 +41,7 @@ import json
 from typing import Any
 
 import httpx
+
 from saasllm_schema import ErrorCode, ErrorType
 
 __all__ = [

@@ -27,7 +27,6 @@ from types import TracebackType
 from typing import Any, Self
 
 import httpx
-from saasllm_schema import ChatCompletion, ChatCompletionChunk, ResponseMessage, Usage
 
 from saasllm._accumulate import ChatAccumulator
 from saasllm._errors import (
@@ -37,6 +36,7 @@ from saasllm._errors import (
     wrap_transport_error,
 )
 from saasllm._sse import ServerSentEvent, SSEDecoder
+from saasllm_schema import ChatCompletion, ChatCompletionChunk, ResponseMessage, Usage
 
 __all__ = ["AsyncChatStream", "ChatStream", "StreamState"]
 

@@ -14,7 +14,6 @@ from uuid import uuid4
 
 import httpx
 from pydantic import BaseModel
-from saasllm_schema import ChatCompletion, Job, JobCreated, JobResult
 
 from saasllm._base import BaseClient
 from saasllm._compat import JobId, SyncAliases
@@ -37,6 +36,7 @@ from saasllm._requests import (
 )
 from saasllm._streaming import ChatStream
 from saasllm._structured import answer_text, check_answer, response_format_for
+from saasllm_schema import ChatCompletion, Job, JobCreated, JobResult
 
 __all__ = ["SyncSaaSLLMClient"]
 

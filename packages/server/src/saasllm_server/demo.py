@@ -7,7 +7,6 @@ This is what makes the seed page's examples run exactly as written.
 from __future__ import annotations
 
 from saasllm_schema import ModelGroupSpec
-
 from saasllm_server.upstreams.config import (
     DeploymentConfig,
     GatewayConfig,

@@ -6,8 +6,8 @@ import uuid
 
 import httpx
 import pytest
-from saasllm_server.upstreams.fake import answer_text
 
+from saasllm_server.upstreams.fake import answer_text
 from tests.support.gateway import GatewayProcess
 from tests.support.tenants import Admin, TeamHandle
 

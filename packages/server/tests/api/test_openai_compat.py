@@ -47,7 +47,8 @@ def test_sync_client_non_stream_and_stream_with_usage(
         if chunk.usage is not None:
             usage = chunk.usage
     assert text == answer_text(POEM)
-    assert usage is not None and usage.completion_tokens == len(tokens_for(POEM))
+    assert usage is not None
+    assert usage.completion_tokens == len(tokens_for(POEM))
     # Each request without X-Job-Id was a one-call job, completed and charged.
     assert admin_sqlite.balance(team.team_id) == 8
 

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from saasllm_server.upstreams.fake import answer_text, tokens_for
 
+from saasllm_server.upstreams.fake import answer_text, tokens_for
 from tests.support import db
 from tests.support.gateway import GatewayProcess
 from tests.support.tenants import Admin, TeamHandle

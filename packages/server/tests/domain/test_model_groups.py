@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from saasllm_server.domain.model_groups import ModelGroupCatalog
 from saasllm_server.domain.tenancy import Principal
 from saasllm_server.errors import InvalidRequest, ModelGroupNotFound, PermissionDenied

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from saasllm_server.domain.ratelimit import InProcessRateLimiter
 from saasllm_server.errors import RateLimited
 

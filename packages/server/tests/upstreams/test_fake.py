@@ -14,6 +14,7 @@ import httpx
 import openai
 import pytest
 from pydantic import BaseModel, Field
+
 from saasllm_server.upstreams.fake import (
     ANSWERS,
     BAD_JSON,

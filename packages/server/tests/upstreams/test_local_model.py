@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from saasllm_server.upstreams.local_model import (
     MODEL_ENV,
     LocalModelProcess,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from saasllm_server.upstreams.config import DeploymentConfig
 from saasllm_server.upstreams.router import build_deployment
 

@@ -10,6 +10,7 @@ import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header
+
 from saasllm_schema import (
     Balance,
     CreditChange,
@@ -24,7 +25,6 @@ from saasllm_schema import (
     TeamCreate,
     TeamUpdate,
 )
-
 from saasllm_server.api.deps import GatewayDep
 from saasllm_server.domain.auth import bearer_token
 from saasllm_server.domain.tenancy import display_prefix, generate_key, hash_key

@@ -3,9 +3,9 @@ which interferes with streaming responses and disconnects)."""
 
 from __future__ import annotations
 
-from saasllm_schema import ErrorCode, ErrorType
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from saasllm_schema import ErrorCode, ErrorType
 from saasllm_server.api.errors import error_response
 
 

@@ -14,10 +14,10 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from saasllm_schema import ErrorCode, ErrorType
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from saasllm_schema import ErrorCode, ErrorType
 from saasllm_server.errors import GatewayError
 
 log = logging.getLogger("saasllm.errors")

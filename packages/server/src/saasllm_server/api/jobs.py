@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from fastapi import APIRouter
+
 from saasllm_schema import (
     ChatCompletion,
     ChatRequest,
@@ -16,7 +17,6 @@ from saasllm_schema import (
     JobCreated,
     JobResult,
 )
-
 from saasllm_server.api.deps import GatewayDep, PrincipalDep
 from saasllm_server.api.sse import SSEResponse, sse_response
 from saasllm_server.domain.jobs import parse_job_id

@@ -12,8 +12,8 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
-from saasllm_schema import ChatCompletion, ChatRequest, ErrorBody, JobComplete, JobCreate
 
+from saasllm_schema import ChatCompletion, ChatRequest, ErrorBody, JobComplete, JobCreate
 from saasllm_server.api.deps import GatewayDep, PrincipalDep
 from saasllm_server.api.jobs import completion_body
 from saasllm_server.api.sse import SSEResponse, sse_response

@@ -10,7 +10,6 @@ import time
 from collections.abc import Awaitable, Callable
 
 from saasllm_schema import ErrorCode
-
 from saasllm_server.domain.tenancy import Principal, hash_key
 from saasllm_server.errors import AuthenticationFailed, TeamSuspended
 

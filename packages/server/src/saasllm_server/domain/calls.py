@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from saasllm_schema import ChatRequest
-
 from saasllm_server.domain.jobs import JobService
 from saasllm_server.domain.model_groups import ModelGroupCatalog
 from saasllm_server.domain.ratelimit import RateLimiter, StreamSlot

@@ -6,6 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from saasllm_schema import (
     CallSummary,
     CostSummary,
@@ -16,9 +19,6 @@ from saasllm_schema import (
     JobCreated,
     JobResult,
 )
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from saasllm_server.domain.billing import can_start_work, job_charge
 from saasllm_server.domain.tenancy import Principal
 from saasllm_server.errors import (

@@ -6,7 +6,6 @@ Read on every call, changed rarely; admin changes reload it on this process.
 from __future__ import annotations
 
 from saasllm_schema import ErrorCode
-
 from saasllm_server.domain.tenancy import Principal
 from saasllm_server.errors import InvalidRequest, ModelGroupNotFound, PermissionDenied
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from saasllm_schema import ErrorCode
-
 from saasllm_server.errors import RateLimited
 
 WINDOW_S = 60.0

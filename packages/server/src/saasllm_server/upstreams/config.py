@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
 from saasllm_schema import BudgetMode, ModelGroupSpec
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import litellm
-from saasllm_schema import ChatRequest
 
+from saasllm_schema import ChatRequest
 from saasllm_server.upstreams.router import Deployment
 
 
