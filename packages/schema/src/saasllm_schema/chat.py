@@ -212,3 +212,12 @@ class ChatCompletion(MappingModel):
     call_id: str = ""
     response: CallResponse = Field(default_factory=CallResponse)
     metadata: CallMetadata = Field(default_factory=CallMetadata)
+
+
+class CreateAndCallRequest(ChatRequest):
+    """One request that creates a job, makes its only call and completes it."""
+
+    job_type: str = Field(min_length=1, max_length=100)
+    team_id: str | None = Field(default=None, max_length=100)
+    user_id: str | None = Field(default=None, max_length=256)
+    job_metadata: dict[str, Any] = Field(default_factory=dict)

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from saasllm_schema.chat import ChatCompletion
 from saasllm_schema.mapping import MappingModel
 
 JobStatus = Literal["pending", "in_progress", "completed", "failed", "cancelled"]
@@ -106,3 +107,13 @@ class JobResult(MappingModel):
     total_calls: int
     costs: CostSummary
     calls: list[CallSummary] = Field(default_factory=list)
+
+
+class CreateAndCallResult(ChatCompletion):
+    """The call's answer (both shapes) plus the job's outcome and charge."""
+
+    job_id: str
+    status: JobStatus
+    completed_at: datetime | None = None
+    credits_remaining: int = 0
+    costs: CostSummary = Field(default_factory=CostSummary)

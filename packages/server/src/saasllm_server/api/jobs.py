@@ -10,6 +10,8 @@ from fastapi import APIRouter
 from saasllm_schema import (
     ChatCompletion,
     ChatRequest,
+    CreateAndCallRequest,
+    CreateAndCallResult,
     ErrorBody,
     Job,
     JobComplete,
@@ -19,8 +21,13 @@ from saasllm_schema import (
 )
 from saasllm_server.api.deps import GatewayDep, PrincipalDep
 from saasllm_server.api.sse import SSEResponse, sse_response
+from saasllm_server.domain import single_call
 from saasllm_server.domain.jobs import parse_job_id
+from saasllm_server.domain.tenancy import Principal
+from saasllm_server.errors import GatewayError
+from saasllm_server.services import Gateway
 from saasllm_server.upstreams.router import Deployment
+from saasllm_server.upstreams.streams import StreamStats
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": description}
@@ -44,6 +51,67 @@ router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=_ERRORS)
 @router.post("/create", response_model=JobCreated)
 async def create_job(body: JobCreate, gw: GatewayDep, principal: PrincipalDep) -> JobCreated:
     return await gw.jobs.create(principal, body)
+
+
+@router.post("/create-and-call", response_model=CreateAndCallResult)
+async def create_and_call(
+    body: CreateAndCallRequest, gw: GatewayDep, principal: PrincipalDep
+) -> CreateAndCallResult:
+    """Create a job, make its one call, complete it and charge it, in one request."""
+    job_id = await _open_single_job(gw, principal, body)
+    try:
+        context, deployment, answer, call_id = await gw.calls.complete(principal, job_id, body)
+    except GatewayError:
+        await single_call.close_job(gw.jobs, principal, job_id, answered=False)
+        raise
+    result = await single_call.close_job(gw.jobs, principal, job_id, answered=True)
+    latency_ms = (time.perf_counter() - context.started) * 1000
+    completion = completion_body(answer, deployment, context.group, call_id, latency_ms)
+    return CreateAndCallResult(
+        **completion.model_dump(),
+        job_id=job_id,
+        status=result.status,
+        completed_at=result.completed_at,
+        credits_remaining=result.credits_remaining,
+        costs=result.costs,
+    )
+
+
+@router.post(
+    "/create-and-call-stream",
+    response_model=None,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "SSE chunks"}},
+)
+async def create_and_call_stream(
+    body: CreateAndCallRequest, gw: GatewayDep, principal: PrincipalDep
+) -> SSEResponse:
+    """The streamed twin: the job is completed and charged when the stream ends."""
+    job_id = await _open_single_job(gw, principal, body)
+    try:
+        call = await gw.calls.open_stream(principal, job_id, body)
+    except GatewayError:
+        await single_call.close_job(gw.jobs, principal, job_id, answered=False)
+        raise
+
+    async def settle(status: str, stats: StreamStats) -> None:
+        answered = single_call.stream_answered(status, stats)
+        await single_call.close_job(gw.jobs, principal, job_id, answered=answered)
+
+    call.after_finish = settle
+    return sse_response(call, gw.settings)
+
+
+async def _open_single_job(gw: Gateway, principal: Principal, body: CreateAndCallRequest) -> str:
+    # Resolve the group first: a request for a group the team may not use creates no job.
+    gw.catalog.resolve(principal, body.requested_group)
+    return await single_call.open_job(
+        gw.jobs,
+        principal,
+        body.job_type,
+        team_id=body.team_id,
+        user_id=body.user_id,
+        metadata=body.job_metadata,
+    )
 
 
 @router.get("/{job_id}", response_model=Job)

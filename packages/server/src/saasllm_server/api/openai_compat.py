@@ -13,14 +13,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
 
-from saasllm_schema import ChatCompletion, ChatRequest, ErrorBody, JobComplete, JobCreate
+from saasllm_schema import ChatCompletion, ChatRequest, ErrorBody
 from saasllm_server.api.deps import GatewayDep, PrincipalDep
 from saasllm_server.api.jobs import completion_body
 from saasllm_server.api.sse import SSEResponse, sse_response
+from saasllm_server.domain import single_call
 from saasllm_server.domain.jobs import parse_job_id
-from saasllm_server.domain.tenancy import Principal
 from saasllm_server.errors import GatewayError
-from saasllm_server.services import Gateway
 from saasllm_server.upstreams.streams import StreamStats
 
 router = APIRouter(
@@ -49,19 +48,6 @@ async def list_models(gw: GatewayDep, principal: PrincipalDep) -> dict[str, Any]
     }
 
 
-async def _one_call_job(gw: Gateway, principal: Principal, job_type: str | None) -> str:
-    created = await gw.jobs.create(principal, JobCreate(job_type=job_type or "openai_compat"))
-    return created.job_id
-
-
-async def _close_one_call_job(
-    gw: Gateway, principal: Principal, job_id: str, produced_answer: bool
-) -> None:
-    """A one-call job is paid for when the call produced an answer for the client."""
-    status = "completed" if produced_answer else "failed"
-    await gw.jobs.complete(principal, job_id, JobComplete(status=status))
-
-
 @router.post(
     "/chat/completions",
     response_model=None,
@@ -75,23 +61,22 @@ async def chat_completions(
     x_job_type: JobTypeHeader = None,
 ) -> ChatCompletion | SSEResponse:
     owned = x_job_id is None
-    job_id = (
-        await _one_call_job(gw, principal, x_job_type) if owned else parse_job_id(x_job_id or "")
-    )
+    if x_job_id is None:
+        job_id = await single_call.open_job(gw.jobs, principal, x_job_type or "openai_compat")
+    else:
+        job_id = parse_job_id(x_job_id)
     if body.stream:
         try:
             call = await gw.calls.open_stream(principal, job_id, body)
         except GatewayError:
             if owned:
-                await _close_one_call_job(gw, principal, job_id, produced_answer=False)
+                await single_call.close_job(gw.jobs, principal, job_id, answered=False)
             raise
         if owned:
 
             async def settle(status: str, stats: StreamStats) -> None:
-                # A client that walks away mid-answer pays (else aborting would be free);
-                # an upstream that breaks mid-answer is not the client's fault.
-                answered = status == "success" or (status == "cancelled" and stats.data_events > 1)
-                await _close_one_call_job(gw, principal, job_id, produced_answer=answered)
+                answered = single_call.stream_answered(status, stats)
+                await single_call.close_job(gw.jobs, principal, job_id, answered=answered)
 
             call.after_finish = settle
         return sse_response(call, gw.settings)
@@ -99,9 +84,9 @@ async def chat_completions(
         context, deployment, answer, call_id = await gw.calls.complete(principal, job_id, body)
     except GatewayError:
         if owned:
-            await _close_one_call_job(gw, principal, job_id, produced_answer=False)
+            await single_call.close_job(gw.jobs, principal, job_id, answered=False)
         raise
     if owned:
-        await _close_one_call_job(gw, principal, job_id, produced_answer=True)
+        await single_call.close_job(gw.jobs, principal, job_id, answered=True)
     latency_ms = (time.perf_counter() - context.started) * 1000
     return completion_body(answer, deployment, context.group, call_id, latency_ms)
