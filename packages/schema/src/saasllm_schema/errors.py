@@ -40,6 +40,7 @@ class ErrorCode(StrEnum):
     NO_DEFAULT_MODEL_GROUP = "no_default_model_group"
     JOB_ALREADY_COMPLETED = "job_already_completed"
     ALREADY_EXISTS = "already_exists"
+    STREAM_ABANDONED = "stream_abandoned"
     VALIDATION_ERROR = "validation_error"
     INVALID_JSON = "invalid_json"
     BODY_TOO_LARGE = "body_too_large"

@@ -76,6 +76,10 @@ class JobAlreadyCompleted(Conflict):
     code = ErrorCode.JOB_ALREADY_COMPLETED
 
 
+class StreamAbandoned(Conflict):
+    code = ErrorCode.STREAM_ABANDONED
+
+
 class InvalidRequest(GatewayError):
     status = 422
     type = ErrorType.INVALID_REQUEST

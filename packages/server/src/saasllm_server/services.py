@@ -11,6 +11,7 @@ from saasllm_server.domain.calls import CallService
 from saasllm_server.domain.jobs import JobService
 from saasllm_server.domain.model_groups import ModelGroupCatalog
 from saasllm_server.domain.ratelimit import InProcessRateLimiter, RateLimiter
+from saasllm_server.domain.resume import InProcessResumeStore, ResumeStore
 from saasllm_server.domain.tenancy import Principal
 from saasllm_server.settings import Settings
 from saasllm_server.storage import tenancy as tenancy_store
@@ -33,6 +34,7 @@ class Gateway:
     auth: KeyAuthenticator
     jobs: JobService
     calls: CallService
+    resume: ResumeStore
 
     @classmethod
     def build(cls, settings: Settings, config: GatewayConfig, engine: AsyncEngine) -> Gateway:
@@ -69,6 +71,7 @@ class Gateway:
             auth=KeyAuthenticator(lookup, settings.key_cache_ttl_s),
             jobs=jobs,
             calls=calls,
+            resume=InProcessResumeStore(),
         )
 
     async def reload_model_groups(self) -> None:

@@ -64,6 +64,15 @@ class Settings(BaseSettings):
     send_timeout_s: float = Field(
         default=30.0, gt=0, description="Cut a client that accepts no data for this long."
     )
+    resume_retention_s: float = Field(
+        default=60.0, ge=0, description="How long a finished job-API stream can be resumed."
+    )
+    resume_max_grace_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="Longest X-Resume-Grace a client may ask for: how long an upstream keeps "
+        "streaming for a client that lost its connection.",
+    )
     key_cache_ttl_s: float = Field(default=10.0, ge=0, description="Virtual-key lookup cache TTL.")
 
     @classmethod

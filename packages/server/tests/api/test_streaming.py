@@ -75,7 +75,11 @@ async def test_stream_relays_each_chunk_and_ends_with_done(
     # One event per upstream chunk: role, one per token, finish; no usage (not asked for).
     assert len(chunks) == len(tokens_for(POEM)) + 2
     assert all(c.get("usage") is None for c in chunks)
-    assert "id:" not in raw
+    # Job-API events are numbered for resumption: "<stream id>:1", ":2", ... in order.
+    ids = [line[4:] for line in raw.split("\n") if line.startswith("id: ")]
+    assert len(ids) == len(events)
+    assert [int(i.rsplit(":", 1)[1]) for i in ids] == list(range(1, len(events) + 1))
+    assert len({i.rsplit(":", 1)[0] for i in ids}) == 1
     # Usage is requested upstream anyway, so the call is recorded with real tokens.
     async with httpx.AsyncClient() as plain:
         last = (await plain.get(fake_upstream.url + "/stats")).json()["last_request"]

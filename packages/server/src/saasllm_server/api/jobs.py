@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+import uuid
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header, Response
 
 from saasllm_schema import (
     ChatCompletion,
@@ -20,9 +21,10 @@ from saasllm_schema import (
     JobResult,
 )
 from saasllm_server.api.deps import GatewayDep, PrincipalDep
-from saasllm_server.api.sse import SSEResponse, sse_response
+from saasllm_server.api.sse import EventStreamResponse, ResumableStream, log_response, sse_response
 from saasllm_server.domain import single_call
 from saasllm_server.domain.jobs import parse_job_id
+from saasllm_server.domain.resume import parse_last_event_id
 from saasllm_server.domain.tenancy import Principal
 from saasllm_server.errors import GatewayError
 from saasllm_server.services import Gateway
@@ -84,7 +86,7 @@ async def create_and_call(
 )
 async def create_and_call_stream(
     body: CreateAndCallRequest, gw: GatewayDep, principal: PrincipalDep
-) -> SSEResponse:
+) -> EventStreamResponse:
     """The streamed twin: the job is completed and charged when the stream ends."""
     job_id = await _open_single_job(gw, principal, body)
     try:
@@ -136,10 +138,37 @@ async def llm_call(
     responses={200: {"content": {"text/event-stream": {}}, "description": "SSE chunks"}},
 )
 async def llm_call_stream(
-    job_id: str, body: ChatRequest, gw: GatewayDep, principal: PrincipalDep
-) -> SSEResponse:
-    call = await gw.calls.open_stream(principal, parse_job_id(job_id), body)
-    return sse_response(call, gw.settings)
+    job_id: str,
+    body: ChatRequest,
+    gw: GatewayDep,
+    principal: PrincipalDep,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    resume_grace: Annotated[float | None, Header(alias="X-Resume-Grace", ge=0)] = None,
+) -> EventStreamResponse:
+    """Events carry ids ``<stream id>:<n>``. Sending ``Last-Event-ID`` back resumes that
+    stream after event n (no new upstream call, no new charge); ``X-Resume-Grace: s``
+    keeps the upstream streaming for s seconds after a lost connection."""
+    job_id = parse_job_id(job_id)
+    if last_event_id:
+        stream_id, after = parse_last_event_id(last_event_id)
+        log = gw.resume.find(stream_id, principal.team_id, job_id)
+        return log_response(log, after, gw.settings)
+    call = await gw.calls.open_stream(principal, job_id, body)
+    log = gw.resume.open(str(uuid.uuid4()), principal.team_id, job_id)
+    grace = min(resume_grace or 0.0, gw.settings.resume_max_grace_s)
+    ResumableStream(call, log, gw.settings, grace)
+    return log_response(log, 0, gw.settings)
+
+
+@router.delete("/{job_id}/streams/{stream_id}", status_code=204)
+async def cancel_stream(
+    job_id: str, stream_id: str, gw: GatewayDep, principal: PrincipalDep
+) -> Response:
+    """Stop a stream's upstream now (a client that is done with it, e.g. after a break)."""
+    log = gw.resume.find(stream_id, principal.team_id, parse_job_id(job_id))
+    if log.control is not None:
+        await log.control.cancel()
+    return Response(status_code=204)
 
 
 @router.post("/{job_id}/complete", response_model=JobResult)

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Header
 from saasllm_schema import ChatCompletion, ChatRequest, ErrorBody
 from saasllm_server.api.deps import GatewayDep, PrincipalDep
 from saasllm_server.api.jobs import completion_body
-from saasllm_server.api.sse import SSEResponse, sse_response
+from saasllm_server.api.sse import EventStreamResponse, sse_response
 from saasllm_server.domain import single_call
 from saasllm_server.domain.jobs import parse_job_id
 from saasllm_server.errors import GatewayError
@@ -59,7 +59,7 @@ async def chat_completions(
     principal: PrincipalDep,
     x_job_id: JobHeader = None,
     x_job_type: JobTypeHeader = None,
-) -> ChatCompletion | SSEResponse:
+) -> ChatCompletion | EventStreamResponse:
     owned = x_job_id is None
     if x_job_id is None:
         job_id = await single_call.open_job(gw.jobs, principal, x_job_type or "openai_compat")
