@@ -76,14 +76,24 @@ RULES: list[tuple[str, str]] = [
 """,
     ),
     (
-        """        async def open_response() -> httpx.Response:
-            return await self._send("POST", url, json=body, stream=True)
+        """        async def open_response(last_event_id: str | None) -> httpx.Response:
+            resume = {"Last-Event-ID": last_event_id} if last_event_id else None
+            return await self._send("POST", url, json=body, stream=True, extra_headers=resume)
 
-        return AsyncChatStream(open_response)""",
-        """        def open_response() -> httpx.Response:
-            return self._send("POST", url, json=body, stream=True)
+        async def cancel(stream_id: str) -> None:
+            response = await self._send("DELETE", self._job_url(job, f"streams/{stream_id}"))
+            await response.aclose()
 
-        return ChatStream(open_response)""",
+        return AsyncChatStream(open_response, cancel)""",
+        """        def open_response(last_event_id: str | None) -> httpx.Response:
+            resume = {"Last-Event-ID": last_event_id} if last_event_id else None
+            return self._send("POST", url, json=body, stream=True, extra_headers=resume)
+
+        def cancel(stream_id: str) -> None:
+            response = self._send("DELETE", self._job_url(job, f"streams/{stream_id}"))
+            response.close()
+
+        return ChatStream(open_response, cancel)""",
     ),
     ("await asyncio.sleep(", "time.sleep("),
     ("await response.aread()", "response.read()"),

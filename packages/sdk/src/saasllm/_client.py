@@ -112,6 +112,7 @@ class SaaSLLMClient(AsyncAliases, BaseClient):
         json: Any = None,
         stream: bool = False,
         idempotent: bool = False,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send with retries; returns a 2xx response whose body has not been read yet.
 
@@ -125,6 +126,7 @@ class SaaSLLMClient(AsyncAliases, BaseClient):
                 **attempt_headers(
                     retries_taken=retries_taken, idempotency_key=idempotency_key, stream=stream
                 ),
+                **(extra_headers or {}),
             }
             request = self._http.build_request(
                 method, url, json=json, headers=headers, timeout=self.timeout
@@ -331,13 +333,19 @@ class SaaSLLMClient(AsyncAliases, BaseClient):
             "metadata": metadata,
             "extra_body": extra_body,
         }
-        url = self._job_url(self._job_id(job_id), "llm-call-stream")
+        job = self._job_id(job_id)
+        url = self._job_url(job, "llm-call-stream")
         body = chat_body(messages, options, stream=True)
 
-        async def open_response() -> httpx.Response:
-            return await self._send("POST", url, json=body, stream=True)
+        async def open_response(last_event_id: str | None) -> httpx.Response:
+            resume = {"Last-Event-ID": last_event_id} if last_event_id else None
+            return await self._send("POST", url, json=body, stream=True, extra_headers=resume)
 
-        return AsyncChatStream(open_response)
+        async def cancel(stream_id: str) -> None:
+            response = await self._send("DELETE", self._job_url(job, f"streams/{stream_id}"))
+            await response.aclose()
+
+        return AsyncChatStream(open_response, cancel)
 
     # --- structured output ----------------------------------------------------------
 

@@ -68,6 +68,9 @@ def base_headers(virtual_key: str, team_id: str | None) -> dict[str, str]:
     return headers
 
 
+RESUME_GRACE_S = 10
+
+
 def attempt_headers(
     *, retries_taken: int, idempotency_key: str | None, stream: bool
 ) -> dict[str, str]:
@@ -78,6 +81,8 @@ def attempt_headers(
     if stream:
         headers["Accept"] = "text/event-stream"
         headers["Cache-Control"] = "no-cache"
+        # Keep the answer coming for a while if the connection drops, so it can be resumed.
+        headers["X-Resume-Grace"] = str(RESUME_GRACE_S)
     return headers
 
 

@@ -54,6 +54,7 @@ class StreamState:
         self.decoder = SSEDecoder()
         self.accumulator = ChatAccumulator()
         self.done = False
+        self.last_event_id: str | None = None
 
     def chunks(
         self, events: Iterable[ServerSentEvent], response: httpx.Response
@@ -69,6 +70,8 @@ class StreamState:
         self, event: ServerSentEvent, response: httpx.Response
     ) -> ChatCompletionChunk | None:
         """One event to a chunk; None for ``[DONE]``, empty data and unknown event types."""
+        if event.id:
+            self.last_event_id = event.id
         if event.event == "error":
             raise stream_error_from_data(event.data, response)
         if event.event != "message":
@@ -100,6 +103,17 @@ class StreamState:
 
 
 _TRANSPORT_ERRORS = (httpx.RequestError, httpx.StreamError)
+
+
+def resumable_id(state: StreamState) -> str | None:
+    """The ``Last-Event-ID`` to resume from: job-API events are ``<stream id>:<n>``."""
+    last = state.last_event_id
+    return last if last and ":" in last else None
+
+
+def stream_id_of(state: StreamState) -> str | None:
+    last = resumable_id(state)
+    return last.rsplit(":", 1)[0] if last else None
 
 
 class _StreamAccess:
@@ -138,8 +152,13 @@ class _StreamAccess:
 class AsyncChatStream(_StreamAccess):
     """Async iterator of :class:`ChatCompletionChunk`, and an async context manager."""
 
-    def __init__(self, open_response: Callable[[], Awaitable[httpx.Response]]) -> None:
+    def __init__(
+        self,
+        open_response: Callable[[str | None], Awaitable[httpx.Response]],
+        cancel: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
         self._open = open_response
+        self._cancel = cancel
         self._response = None
         self._state = StreamState()
         self._iterator: AsyncGenerator[ChatCompletionChunk, None] | None = None
@@ -149,7 +168,7 @@ class AsyncChatStream(_StreamAccess):
         if self._response is None:
             if self._closed:
                 raise RuntimeError("The stream was closed before it started.")
-            self._response = await self._open()
+            self._response = await self._open(None)
         return self._response
 
     async def __aenter__(self) -> Self:
@@ -177,21 +196,37 @@ class AsyncChatStream(_StreamAccess):
     async def _iterate(self) -> AsyncGenerator[ChatCompletionChunk, None]:
         response = await self._start()
         state = self._state
+        resumed = False
         try:
-            try:
-                async for data in response.aiter_bytes():
-                    for chunk in state.chunks(state.decoder.feed(data), response):
+            while True:
+                try:
+                    async for data in response.aiter_bytes():
+                        for chunk in state.chunks(state.decoder.feed(data), response):
+                            yield chunk
+                        if state.done:
+                            return
+                    for chunk in state.chunks(state.decoder.end(), response):
                         yield chunk
                     if state.done:
                         return
-                for chunk in state.chunks(state.decoder.end(), response):
-                    yield chunk
-            except _TRANSPORT_ERRORS as exc:
-                raise wrap_transport_error(exc, response.request) from exc
-            if not state.done:
-                raise state.truncated(response)
+                    failure: Exception = state.truncated(response)
+                except _TRANSPORT_ERRORS as exc:
+                    failure = wrap_transport_error(exc, response.request)
+                resume_from = None if resumed else resumable_id(state)
+                if resume_from is None:
+                    raise failure
+                # The connection broke mid-answer: ask for the rest, once.
+                resumed = True
+                await response.aclose()
+                state.decoder = SSEDecoder()
+                response = self._response = await self._open(resume_from)
         finally:
             await response.aclose()
+            stream_id = stream_id_of(state)
+            if not state.done and self._cancel is not None and stream_id is not None:
+                # Stopped early: tell the gateway, so the upstream stops generating too.
+                with contextlib.suppress(Exception):
+                    await self._cancel(stream_id)
 
     async def aclose(self) -> None:
         """Stop reading and release the connection; safe to call more than once."""
@@ -237,8 +272,13 @@ class AsyncChatStream(_StreamAccess):
 class ChatStream(_StreamAccess):
     """The blocking twin of :class:`AsyncChatStream`: an iterator and a context manager."""
 
-    def __init__(self, open_response: Callable[[], httpx.Response]) -> None:
+    def __init__(
+        self,
+        open_response: Callable[[str | None], httpx.Response],
+        cancel: Callable[[str], None] | None = None,
+    ) -> None:
         self._open = open_response
+        self._cancel = cancel
         self._response = None
         self._state = StreamState()
         self._iterator: Generator[ChatCompletionChunk, None, None] | None = None
@@ -248,7 +288,7 @@ class ChatStream(_StreamAccess):
         if self._response is None:
             if self._closed:
                 raise RuntimeError("The stream was closed before it started.")
-            self._response = self._open()
+            self._response = self._open(None)
         return self._response
 
     def __enter__(self) -> Self:
@@ -276,19 +316,33 @@ class ChatStream(_StreamAccess):
     def _iterate(self) -> Generator[ChatCompletionChunk, None, None]:
         response = self._start()
         state = self._state
+        resumed = False
         try:
-            try:
-                for data in response.iter_bytes():
-                    yield from state.chunks(state.decoder.feed(data), response)
+            while True:
+                try:
+                    for data in response.iter_bytes():
+                        yield from state.chunks(state.decoder.feed(data), response)
+                        if state.done:
+                            return
+                    yield from state.chunks(state.decoder.end(), response)
                     if state.done:
                         return
-                yield from state.chunks(state.decoder.end(), response)
-            except _TRANSPORT_ERRORS as exc:
-                raise wrap_transport_error(exc, response.request) from exc
-            if not state.done:
-                raise state.truncated(response)
+                    failure: Exception = state.truncated(response)
+                except _TRANSPORT_ERRORS as exc:
+                    failure = wrap_transport_error(exc, response.request)
+                resume_from = None if resumed else resumable_id(state)
+                if resume_from is None:
+                    raise failure
+                resumed = True
+                response.close()
+                state.decoder = SSEDecoder()
+                response = self._response = self._open(resume_from)
         finally:
             response.close()
+            stream_id = stream_id_of(state)
+            if not state.done and self._cancel is not None and stream_id is not None:
+                with contextlib.suppress(Exception):
+                    self._cancel(stream_id)
 
     def close(self) -> None:
         """Stop reading and release the connection; safe to call more than once."""
