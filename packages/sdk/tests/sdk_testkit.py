@@ -1,77 +1,52 @@
-"""In-memory fakes for SDK tests: no server, no sockets.
+"""Helpers for SDK tests. Every HTTP exchange goes over a real socket.
 
-The gateway is an ``httpx.MockTransport`` handler that replays a script of
-responses and records the requests; bodies are byte streams that remember
-whether the SDK closed them, so tests can prove a stream never leaks.
+The SDK under test talks to a real gateway process (``tests.support.gateway``)
+whose answers come from the real fake upstream. Nothing here stands in for the
+gateway: the helpers record what the SDK sent (httpx event hooks on the
+``http_client`` a test passes in), read the fake upstream's counters, build
+gateway configurations, and provide the two network conditions a gateway
+cannot: a port that refuses connections and then starts forwarding to the
+gateway, and a third-party proxy that answers HTML.
+
+``chunk``/``usage_chunk`` build wire dicts for the pure accumulator tests.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from saasllm import AsyncChatStream, ChatStream, SaaSLLMClient, SyncSaaSLLMClient
+from tests.support.gateway import GatewayProcess, test_config
+from tests.support.tenants import TEST_GROUPS, TeamHandle
 
-BASE = "http://gateway.test"
+Client = SaaSLLMClient | SyncSaaSLLMClient
+Stream = AsyncChatStream | ChatStream
 
-Handler = Callable[[httpx.Request], httpx.Response]
+POEM = "Write a short poem about Python"
+MESSAGES = [{"role": "user", "content": POEM}]
+# The `slow` group sends a token every 200 ms: this answer takes about a minute,
+# so a test that stops reading early is certainly done long before it ends.
+LONG = "Write a technical blog post about microservices (500 words)"
+LONG_MESSAGES = [{"role": "user", "content": LONG}]
 
-
-class Body(httpx.AsyncByteStream, httpx.SyncByteStream):
-    """A response body for either client that records whether it was closed."""
-
-    def __init__(
-        self,
-        parts: list[bytes],
-        *,
-        hang: bool = False,
-        fail: Exception | None = None,
-    ) -> None:
-        self.parts = parts
-        self.hang = hang
-        self.fail = fail
-        self.closed = False
-        self.sent = 0
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for part in self.parts:
-            self.sent += 1
-            yield part
-            await asyncio.sleep(0)
-        if self.fail is not None:
-            raise self.fail
-        if self.hang:
-            await asyncio.Event().wait()
-
-    def __iter__(self) -> Iterator[bytes]:
-        for part in self.parts:
-            self.sent += 1
-            yield part
-        if self.fail is not None:
-            raise self.fail
-        if self.hang:  # pragma: no cover - sync streams are not hung in tests
-            raise AssertionError("a sync body cannot hang in tests")
-
-    async def aclose(self) -> None:
-        self.closed = True
-
-    def close(self) -> None:
-        self.closed = True
+# Groups only the dedicated faults gateway has (see ``faults_config``).
+FAULT_GROUPS = ["badjson", "ratelimited-long"]
 
 
-def sse(*events: Any, done: bool = True) -> bytes:
-    """Encode chunks (dicts) or raw event strings as an SSE body."""
-    out: list[str] = []
-    for event in events:
-        out.append(event if isinstance(event, str) else f"data: {json.dumps(event)}\n\n")
-    if done:
-        out.append("data: [DONE]\n\n")
-    return "".join(out).encode()
+# --- wire dicts for pure tests ----------------------------------------------------
 
 
 def chunk(
@@ -103,101 +78,82 @@ def usage_chunk(prompt: int = 3, completion: int = 5) -> dict[str, Any]:
     }
 
 
-def stream_response(body: Body, status: int = 200) -> httpx.Response:
-    return httpx.Response(status, headers={"content-type": "text/event-stream"}, stream=body)
+# --- what the SDK sent ------------------------------------------------------------
 
 
-def error_response(
-    status: int, type_: str, code: str, message: str = "nope", headers: dict[str, str] | None = None
-) -> httpx.Response:
-    return httpx.Response(
-        status,
-        json={"error": {"type": type_, "code": code, "message": message}},
-        headers=headers,
-    )
+class Recorder:
+    """Every request the SDK hands to httpx and every response it gets back.
 
-
-JOB_CREATED = {
-    "job_id": "job-1",
-    "team_id": "acme-corp",
-    "job_type": "demo",
-    "status": "pending",
-    "created_at": "2026-01-01T00:00:00Z",
-}
-
-JOB_RESULT = {
-    "job_id": "job-1",
-    "team_id": "acme-corp",
-    "status": "completed",
-    "completed_at": "2026-01-01T00:01:00Z",
-    "credit_applied": True,
-    "credits_charged": 1,
-    "credits_remaining": 999,
-    "total_calls": 2,
-    "costs": {
-        "total_calls": 2,
-        "successful_calls": 2,
-        "total_cost_usd": 0.0012,
-        "credit_applied": True,
-        "credits_charged": 1,
-        "credits_remaining": 999,
-    },
-}
-
-COMPLETION = {
-    "id": "chatcmpl-9",
-    "object": "chat.completion",
-    "created": 1,
-    "model": "fake-model",
-    "choices": [
-        {
-            "index": 0,
-            "message": {"role": "assistant", "content": "Hello there"},
-            "finish_reason": "stop",
-        }
-    ],
-    "usage": {"prompt_tokens": 4, "completion_tokens": 2, "total_tokens": 6},
-    "call_id": "call-1",
-    "response": {"content": "Hello there", "finish_reason": "stop"},
-    "metadata": {"tokens_used": 6, "latency_ms": 12.5, "model": "fake-model"},
-}
-
-
-class Gateway:
-    """Replays scripted responses in order and records every request."""
+    Request hooks run before the connection is made, so attempts that never
+    reach a server (connection refused) are recorded too.
+    """
 
     def __init__(self) -> None:
-        self.script: list[httpx.Response | Handler] = []
         self.requests: list[httpx.Request] = []
+        self.responses: list[httpx.Response] = []
 
-    def add(self, *responses: httpx.Response | Handler) -> None:
-        self.script.extend(responses)
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def on_request(self, request: httpx.Request) -> None:
         self.requests.append(request)
-        if not self.script:
-            raise AssertionError(f"unexpected request {request.method} {request.url}")
-        item = self.script.pop(0)
-        if isinstance(item, httpx.Response):
-            return item
-        return item(request)
+
+    async def on_request_async(self, request: httpx.Request) -> None:
+        self.on_request(request)
+
+    def on_response(self, response: httpx.Response) -> None:
+        self.responses.append(response)
+
+    async def on_response_async(self, response: httpx.Response) -> None:
+        self.on_response(response)
+
+    def clear(self) -> None:
+        self.requests.clear()
+        self.responses.clear()
 
     def body(self, n: int = -1) -> Any:
         return json.loads(self.requests[n].content)
 
+    def paths(self) -> list[str]:
+        return [r.url.path for r in self.requests]
 
-def async_client(gateway: Gateway, **kwargs: Any) -> SaaSLLMClient:
-    http = httpx.AsyncClient(transport=httpx.MockTransport(gateway))
-    return SaaSLLMClient(BASE, "acme-corp", "sk-test", http_client=http, **kwargs)
-
-
-def sync_client(gateway: Gateway, **kwargs: Any) -> SyncSaaSLLMClient:
-    http = httpx.Client(transport=httpx.MockTransport(gateway))
-    return SyncSaaSLLMClient(BASE, "acme-corp", "sk-test", http_client=http, **kwargs)
+    def retry_counts(self) -> list[str]:
+        return [r.headers["x-saasllm-retry-count"] for r in self.requests]
 
 
-def make_client(kind: str, gateway: Gateway, **kwargs: Any) -> SaaSLLMClient | SyncSaaSLLMClient:
-    return async_client(gateway, **kwargs) if kind == "async" else sync_client(gateway, **kwargs)
+class ClientFactory:
+    """Real clients of one kind (async or sync) whose requests a ``Recorder`` sees.
+
+    The SDK does not close an ``http_client`` it was given; :meth:`aclose` does.
+    """
+
+    def __init__(self, kind: str, recorder: Recorder) -> None:
+        self.kind = kind
+        self.recorder = recorder
+        self._http: list[httpx.Client | httpx.AsyncClient] = []
+
+    def __call__(self, base_url: str, team: TeamHandle, **options: Any) -> Client:
+        if self.kind == "async":
+            ahttp = httpx.AsyncClient(
+                event_hooks={
+                    "request": [self.recorder.on_request_async],
+                    "response": [self.recorder.on_response_async],
+                }
+            )
+            self._http.append(ahttp)
+            return SaaSLLMClient(base_url, team.team_id, team.key, http_client=ahttp, **options)
+        http = httpx.Client(
+            event_hooks={
+                "request": [self.recorder.on_request],
+                "response": [self.recorder.on_response],
+            }
+        )
+        self._http.append(http)
+        return SyncSaaSLLMClient(base_url, team.team_id, team.key, http_client=http, **options)
+
+    async def aclose(self) -> None:
+        for http in self._http:
+            if isinstance(http, httpx.AsyncClient):
+                await http.aclose()
+            else:
+                http.close()
 
 
 async def resolve(value: Any) -> Any:
@@ -205,7 +161,7 @@ async def resolve(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
-async def collect(stream: AsyncChatStream | ChatStream, into: list[Any] | None = None) -> list[Any]:
+async def collect(stream: Stream, into: list[Any] | None = None) -> list[Any]:
     """Iterate either kind of stream; ``into`` keeps what arrived even if iteration raises."""
     seen: list[Any] = [] if into is None else into
     if isinstance(stream, AsyncChatStream):
@@ -215,3 +171,204 @@ async def collect(stream: AsyncChatStream | ChatStream, into: list[Any] | None =
         for item in stream:
             seen.append(item)
     return seen
+
+
+async def close_stream(stream: Stream) -> None:
+    if isinstance(stream, AsyncChatStream):
+        await stream.aclose()
+    else:
+        stream.close()
+
+
+def contents(chunks: list[Any]) -> list[str]:
+    """The non-empty text pieces of the first choice, in order."""
+    return [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+
+
+# --- the fake upstream's counters ------------------------------------------------
+
+
+class FakeStats:
+    """``GET /stats`` of the fake upstream; the fake is shared, so tests compare deltas."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def read(self) -> dict[str, Any]:
+        stats: dict[str, Any] = httpx.get(self.url + "/stats", timeout=10).json()
+        return stats
+
+    def requests_for(self, model: str) -> int:
+        count: int = self.read()["requests_by_model"].get(model, 0)
+        return count
+
+
+# --- stream slots -------------------------------------------------------------------
+
+
+async def stream_slot_frees(gateway_url: str, team: TeamHandle, within: float = 3.0) -> float:
+    """Seconds until a whole stream succeeds for ``team``; fails after ``within`` seconds.
+
+    The gateway releases a team's stream slot once it sees the client's
+    connection go, which takes a moment; a 429 ``concurrency_limited`` meanwhile
+    is retried here (not by the SDK, whose Retry-After would be a full second).
+    """
+    from saasllm import RateLimitError
+
+    started = time.monotonic()
+    async with SaaSLLMClient(gateway_url, team.team_id, team.key, max_retries=0) as probe:
+        job_id = await probe.create_job("slot-probe")
+        while True:
+            try:
+                await probe.chat_stream(job_id, MESSAGES).final_text()
+                return time.monotonic() - started
+            except RateLimitError as exc:
+                if exc.error_code != "concurrency_limited":
+                    raise
+                if time.monotonic() - started > within:
+                    raise AssertionError(f"the stream slot was still held after {within}s") from exc
+            await asyncio.sleep(0.05)
+
+
+# --- gateways -----------------------------------------------------------------------
+
+
+def faults_config(fake_base_url: str) -> dict[str, Any]:
+    """The test configuration plus groups the shared gateway does not have."""
+    config = test_config(fake_base_url, None)
+
+    def fake(name: str, model: str) -> dict[str, Any]:
+        return {
+            "model_name": name,
+            "litellm_params": {
+                "model": f"openai/{model}",
+                "api_base": fake_base_url,
+                "api_key": "sk-fake-upstream",
+            },
+            "model_info": {"id": f"{name}-1"},
+        }
+
+    config["model_list"] += [
+        fake("fake-badjson", "fake-badjson"),
+        fake("fake-429-long", "fake-429-r120"),
+    ]
+    config["model_groups"] += [
+        {"name": "badjson", "members": ["fake-badjson"]},
+        {"name": "ratelimited-long", "members": ["fake-429-long"]},
+    ]
+    return config
+
+
+FAULTS_ENV = {
+    # Short upstream timeouts, so `hang` is a 504 and `stall` an in-stream
+    # upstream_timeout within a second.
+    "SAASLLM_FIRST_CHUNK_TIMEOUT_S": "0.5",
+    "SAASLLM_UPSTREAM_READ_TIMEOUT_S": "1",
+}
+
+
+class RestartableGateway:
+    """A dedicated gateway that one test may SIGKILL; the next user gets a fresh one."""
+
+    def __init__(self, config: dict[str, Any], database_url: str, workdir: Path) -> None:
+        self.config = config
+        self.database_url = database_url
+        self.workdir = workdir
+        self._gateway: GatewayProcess | None = None
+
+    def get(self) -> GatewayProcess:
+        if self._gateway is None or self._gateway.process.poll() is not None:
+            self._gateway = GatewayProcess.start(
+                config=self.config,
+                database_url=self.database_url,
+                workdir=self.workdir,
+                env=FAULTS_ENV,
+            )
+        return self._gateway
+
+    def stop(self) -> None:
+        if self._gateway is not None:
+            self._gateway.stop()
+
+
+def all_groups() -> list[str]:
+    return [*TEST_GROUPS, *FAULT_GROUPS]
+
+
+# --- network conditions a gateway cannot produce ---------------------------------
+
+
+class LateListener:
+    """A port that refuses connections until :meth:`open`, then forwards to ``target``.
+
+    The socket is bound but not listening, so connecting to it is refused by the
+    kernel (a real ``ConnectError``), and nobody else can take the port meanwhile.
+    After :meth:`open` every connection is piped byte for byte to the gateway.
+    """
+
+    def __init__(self, target_url: str) -> None:
+        target = urlsplit(target_url)
+        assert target.hostname is not None
+        assert target.port is not None
+        self._target = (target.hostname, target.port)
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self.port: int = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._closed = threading.Event()
+
+    def open(self) -> None:
+        self._sock.listen()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self._sock.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self._target)
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pipe, args=(src, dst), daemon=True).start()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._sock.close()
+
+
+def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while data := src.recv(65536):
+            dst.sendall(data)
+    with contextlib.suppress(OSError):
+        dst.shutdown(socket.SHUT_WR)
+
+
+class _PortalHandler(BaseHTTPRequestHandler):
+    def _answer(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        self.rfile.read(length)
+        body = b"<html><body>Please sign in to the network</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def captive_portal() -> Iterator[str]:
+    """A third-party HTTP server between the client and the gateway that answers 200 HTML."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _PortalHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,252 +1,325 @@
-"""Chat streams: end markers, in-stream errors, wrapping, and always closing the response."""
+"""Chat streams against a real gateway: chunks, in-stream errors, retries, and releasing the slot.
+
+Whether a stream's HTTP response was closed is proved the way a user would
+notice: the team is allowed one open stream, and the next stream gets it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import json
+import time
 from typing import Any
 
 import httpx
 import pytest
+from pydantic import BaseModel
 from sdk_testkit import (
-    Body,
-    Gateway,
-    async_client,
-    chunk,
+    LONG,
+    LONG_MESSAGES,
+    MESSAGES,
+    POEM,
+    Client,
+    ClientFactory,
+    FakeStats,
+    Recorder,
+    Stream,
+    close_stream,
     collect,
-    error_response,
+    contents,
     resolve,
-    sse,
-    stream_response,
-    sync_client,
-    usage_chunk,
+    stream_slot_frees,
 )
 
 from saasllm import (
     APIConnectionError,
-    APIResponseValidationError,
     APITimeoutError,
     AsyncChatStream,
     ChatStream,
     InsufficientCreditsError,
+    PermissionDeniedError,
     RateLimitError,
     SaaSLLMClient,
     StreamError,
-    StreamRateLimitError,
-    StreamTruncatedError,
     StreamUpstreamError,
+    StreamUpstreamTimeoutError,
     SyncSaaSLLMClient,
     UpstreamError,
+    UpstreamTimeoutError,
 )
+from saasllm_server.upstreams.fake import (
+    answer_text,
+    count_prompt_tokens,
+    example_from_schema,
+    tokens_for,
+)
+from tests.support.gateway import GatewayProcess
+from tests.support.tenants import Admin, TeamHandle
 
-MESSAGES = [{"role": "user", "content": "hi"}]
-Client = SaaSLLMClient | SyncSaaSLLMClient
+
+@pytest.fixture
+def one_slot_team(admin: Admin) -> TeamHandle:
+    """A team allowed a single open stream: a leaked response blocks its next stream."""
+    return admin.team(credits=100, max_concurrent_streams=1)
 
 
-def open_stream(client: Client) -> AsyncChatStream | ChatStream:
-    return client.chat_stream("job-1", MESSAGES, temperature=0.7)
+@pytest.fixture
+def one_slot_client(
+    make_client: ClientFactory, sqlite_gateway: GatewayProcess, one_slot_team: TeamHandle
+) -> Client:
+    return make_client(sqlite_gateway.url, one_slot_team, max_retries=0)
 
 
-async def test_full_stream(client: Client, gateway: Gateway) -> None:
-    body = Body(
-        [
-            sse(
-                chunk("", role="assistant"),
-                chunk("Hel"),
-                chunk("lo"),
-                chunk(finish="stop"),
-                usage_chunk(),
-            )
-        ]
-    )
-    gateway.add(stream_response(body))
-    stream = open_stream(client)
+# --- a whole stream -----------------------------------------------------------------
+
+
+async def test_full_stream(client: Client) -> None:
+    job_id = await resolve(client.create_job("stream"))
+    stream = client.chat_stream(job_id, MESSAGES, temperature=0.7)
     chunks = await collect(stream)
+    tokens = tokens_for(POEM)
+    # The role chunk, one per token, the finish chunk (empty delta), then usage.
     assert [c.choices[0].delta.get("content", "") for c in chunks if c.choices] == [
         "",
-        "Hel",
-        "lo",
+        *tokens,
         "",
     ]
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert chunks[-1].choices == []
     assert chunks[-1].usage is not None
     assert stream.usage is not None
-    assert stream.usage.total_tokens == 8
+    assert stream.usage.completion_tokens == len(tokens)
+    assert stream.usage.prompt_tokens == count_prompt_tokens(MESSAGES)
     assert stream.done
     assert stream.response.status_code == 200
-    assert body.closed
+    assert stream.response.headers["content-type"].startswith("text/event-stream")
+    assert stream.response.is_closed
     message = await resolve(stream.get_final_message())
-    assert message.content == "Hello"
+    assert message.content == answer_text(POEM)
     completion = await resolve(stream.get_final_completion())
     assert completion.choices[0].finish_reason == "stop"
+    assert await resolve(stream.final_text()) == answer_text(POEM)
 
 
-async def test_request_is_lazy_and_carries_stream_headers(client: Client, gateway: Gateway) -> None:
-    stream = open_stream(client)
-    assert gateway.requests == []
-    gateway.add(stream_response(Body([sse(chunk("x"))])))
+async def test_request_is_lazy_and_carries_stream_headers(
+    client: Client, recorder: Recorder, team: TeamHandle
+) -> None:
+    job_id = await resolve(client.create_job("stream"))
+    recorder.clear()
+    stream = client.chat_stream(job_id, MESSAGES, temperature=0.7)
+    assert recorder.requests == []
     await collect(stream)
-    (request,) = gateway.requests
-    assert request.url.path == "/api/jobs/job-1/llm-call-stream"
+    (request,) = recorder.requests
+    assert request.url.path == f"/api/jobs/{job_id}/llm-call-stream"
     assert request.headers["accept"] == "text/event-stream"
-    assert request.headers["authorization"] == "Bearer sk-test"
-    body = json.loads(request.content)
+    assert request.headers["authorization"] == f"Bearer {team.key}"
+    assert "idempotency-key" not in request.headers
+    body = recorder.body()
     assert body["stream_options"] == {"include_usage": True}
     assert body["temperature"] == 0.7
     assert body["messages"] == MESSAGES
 
 
-async def test_ids_pings_empty_data_and_unknown_events_are_not_chunks(
-    client: Client, gateway: Gateway
+async def test_text_stream_and_helpers(client: Client) -> None:
+    job_id = await resolve(client.create_job("stream"))
+    stream = client.chat_stream(job_id, MESSAGES)
+    if isinstance(stream, AsyncChatStream):
+        async with stream:
+            texts = [t async for t in stream.text_stream]
+    else:
+        with stream:
+            texts = list(stream.text_stream)
+    assert texts == tokens_for(POEM)
+    assert stream.accumulator.text == answer_text(POEM)
+
+
+async def test_concurrent_streams_on_one_client(
+    sqlite_gateway: GatewayProcess, team: TeamHandle
 ) -> None:
-    wire = (
-        f"id: 1\ndata: {json.dumps(chunk('a'))}\n\n"
-        ": ping\n\n"
-        "data:\n\n"
-        'event: metadata\ndata: {"x": 1}\n\n'
-        f"id: 2\r\ndata: {json.dumps(chunk('b'))}\r\n\r\n"
-        "id: 3\ndata: [DONE]\n\n"
+    """Seed example 8: three streams at once on one client keep their own state."""
+    async with SaaSLLMClient(sqlite_gateway.url, team.team_id, team.key) as client:
+        job_id = await client.create_job("concurrent")
+
+        async def ask(question: str) -> str:
+            text = ""
+            messages = [{"role": "user", "content": question}]
+            async for c in client.chat_stream(job_id, messages, model="slow", max_tokens=4):
+                if c.choices:
+                    content = c.choices[0].delta.get("content", "")
+                    if content:
+                        text += content
+            return text
+
+        questions = ["first question here", "second one", "and the third question"]
+        started = time.monotonic()
+        results = await asyncio.gather(*(ask(q) for q in questions))
+        # 4 tokens 200 ms apart: about 0.6 s each, so together well under the 1.8 s in a row.
+        assert time.monotonic() - started < 1.5
+    for question, text in zip(questions, results, strict=True):
+        assert text == "".join(tokens_for(question, 4))
+
+
+async def test_structured_output_stream(client: Client, recorder: Recorder) -> None:
+    class Point(BaseModel):
+        x: int
+        label: str
+
+    job_id = await resolve(client.create_job("stream"))
+    pieces: list[str] = []
+    if isinstance(client, SaaSLLMClient):
+        async for piece in client.structured_output_stream(job_id, MESSAGES, response_model=Point):
+            pieces.append(piece)
+    else:
+        pieces.extend(client.structured_output_stream(job_id, MESSAGES, response_model=Point))
+    assert len(pieces) > 1  # it really streamed
+    assert Point.model_validate_json("".join(pieces)) == Point.model_validate(
+        example_from_schema(Point.model_json_schema())
     )
-    gateway.add(stream_response(Body([wire.encode()])))
-    chunks = await collect(open_stream(client))
-    assert [c.choices[0].delta.content for c in chunks] == ["a", "b"]
+    assert recorder.body()["response_format"]["json_schema"]["name"] == "Point"
 
 
-async def test_bytes_split_anywhere(client: Client, gateway: Gateway) -> None:
-    wire = sse(chunk("héllo 🎉"), chunk(" wörld"))
-    gateway.add(stream_response(Body([wire[i : i + 3] for i in range(0, len(wire), 3)])))
-    stream = open_stream(client)
-    await collect(stream)
-    assert await resolve(stream.final_text()) == "héllo 🎉 wörld"
+# --- errors before the first byte ---------------------------------------------------------
 
 
-async def test_missing_done_raises_truncated(client: Client, gateway: Gateway) -> None:
-    body = Body([sse(chunk("partial"), done=False)])
-    gateway.add(stream_response(body))
-    seen: list[Any] = []
-    with pytest.raises(StreamTruncatedError):
-        await collect(open_stream(client), seen)
-    assert [c.choices[0].delta.content for c in seen] == ["partial"]
-    assert isinstance(StreamTruncatedError(), APIConnectionError)
-    assert body.closed
-
-
-@pytest.mark.parametrize(
-    ("error_type", "classes", "status"),
-    [
-        ("upstream_error", (StreamError, StreamUpstreamError, UpstreamError), 502),
-        ("rate_limit_error", (StreamError, StreamRateLimitError, RateLimitError), 429),
-    ],
-)
-async def test_error_event_after_chunks(
-    client: Client, gateway: Gateway, error_type: str, classes: tuple[type, ...], status: int
+async def test_error_status_before_first_byte(
+    client: Client, recorder: Recorder, admin: Admin, team: TeamHandle
 ) -> None:
-    error = {"error": {"type": error_type, "code": "x", "message": "provider fell over"}}
-    body = Body([sse(chunk("a"), f"event: error\ndata: {json.dumps(error)}\n\n", done=False)])
-    gateway.add(stream_response(body))
-    seen: list[Any] = []
-    with pytest.raises(StreamError) as caught:
-        await collect(open_stream(client), seen)
-    assert [c.choices[0].delta.content for c in seen] == ["a"]
-    for cls in classes:
-        assert isinstance(caught.value, cls)
-    assert isinstance(caught.value, httpx.HTTPStatusError)
-    assert caught.value.status_code == status
-    assert caught.value.response.status_code == 200
-    assert "provider fell over" in str(caught.value)
-    assert body.closed
-
-
-async def test_openai_style_error_object_in_data(client: Client, gateway: Gateway) -> None:
-    error = {"error": {"type": "upstream_timeout", "code": "upstream_timeout", "message": "slow"}}
-    gateway.add(stream_response(Body([sse(error, done=False)])))
-    with pytest.raises(StreamError) as caught:
-        await collect(open_stream(client))
-    assert caught.value.status_code == 504
-
-
-async def test_chunk_mentioning_error_is_still_a_chunk(client: Client, gateway: Gateway) -> None:
-    gateway.add(stream_response(Body([sse(chunk('say "error"'), chunk(finish="error"))])))
-    chunks = await collect(open_stream(client))
-    assert chunks[0].choices[0].delta.content == 'say "error"'
-
-
-async def test_invalid_chunk_json(client: Client, gateway: Gateway) -> None:
-    gateway.add(stream_response(Body([b"data: {not json\n\n"])))
-    with pytest.raises(APIResponseValidationError):
-        await collect(open_stream(client))
-
-
-@pytest.mark.parametrize(
-    ("exc", "expected"),
-    [
-        (httpx.ReadError("connection reset"), APIConnectionError),
-        (httpx.RemoteProtocolError("incomplete chunked read"), APIConnectionError),
-        (httpx.ReadTimeout("read timed out"), APITimeoutError),
-    ],
-)
-async def test_transport_errors_during_iteration_are_wrapped(
-    client: Client, gateway: Gateway, exc: Exception, expected: type[Exception]
-) -> None:
-    body = Body([sse(chunk("a"), done=False)], fail=exc)
-    gateway.add(stream_response(body))
-    with pytest.raises(expected) as caught:
-        await collect(open_stream(client))
-    assert caught.value.__cause__ is exc
-    assert not isinstance(caught.value, httpx.HTTPError)
-    assert body.closed
-
-
-async def test_timeout_during_iteration_is_an_asyncio_timeout(gateway: Gateway) -> None:
-    client = async_client(gateway)
-    gateway.add(stream_response(Body([], fail=httpx.ReadTimeout("slow"))))
-    with pytest.raises(asyncio.TimeoutError):
-        await collect(open_stream(client))
-
-
-async def test_error_status_before_first_byte(client: Client, gateway: Gateway) -> None:
-    gateway.add(error_response(403, "insufficient_credits", "insufficient_credits", "no credits"))
-    stream = open_stream(client)
+    job_id = await resolve(client.create_job("stream"))
+    admin.set_balance(team.team_id, 0)
+    recorder.clear()
+    stream = client.chat_stream(job_id, MESSAGES)
     with pytest.raises(httpx.HTTPStatusError) as caught:
         await collect(stream)
     assert isinstance(caught.value, InsufficientCreditsError)
+    assert not isinstance(caught.value, StreamError)
     assert caught.value.response.status_code == 403
     assert caught.value.response.json()["error"]["code"] == "insufficient_credits"
-    assert len(gateway.requests) == 1
+    assert len(recorder.requests) == 1
+
+    admin.set_balance(team.team_id, 100)
+    recorder.clear()
+    with pytest.raises(PermissionDeniedError) as denied:
+        await collect(client.chat_stream(job_id, MESSAGES, model="secret"))
+    assert denied.value.response.status_code == 403
+    assert denied.value.response.json()["error"]["code"] == "model_group_not_allowed"
+    assert len(recorder.requests) == 1
 
 
-async def test_rate_limit_before_first_byte_is_retried(client: Client, gateway: Gateway) -> None:
-    gateway.add(
-        error_response(429, "rate_limit_error", "rate_limited", headers={"retry-after-ms": "0"}),
-        stream_response(Body([sse(chunk("ok"))])),
-    )
-    chunks = await collect(open_stream(client))
-    assert chunks[0].choices[0].delta.content == "ok"
-    assert [r.headers["x-saasllm-retry-count"] for r in gateway.requests] == ["0", "1"]
+async def test_rate_limit_before_first_byte_is_retried(
+    make_client: ClientFactory,
+    recorder: Recorder,
+    sqlite_gateway: GatewayProcess,
+    one_slot_team: TeamHandle,
+) -> None:
+    """The team's only slot is taken: 429 (Retry-After 1); the slot frees; the retry streams."""
+    client = make_client(sqlite_gateway.url, one_slot_team, max_retries=1)
+    job_id = await resolve(client.create_job("stream"))
+    async with SaaSLLMClient(sqlite_gateway.url, one_slot_team.team_id, one_slot_team.key) as other:
+        holder = other.chat_stream(job_id, LONG_MESSAGES, model="slow")
+        await holder.__aenter__()
+        recorder.clear()
+        # Free the slot while the client waits out the Retry-After.
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.3, lambda: asyncio.ensure_future(holder.aclose()))
+        stream = client.chat_stream(job_id, MESSAGES)
+        if isinstance(stream, AsyncChatStream):
+            chunks = await collect(stream)
+        else:
+            # The blocking client would block the loop that frees the slot; give it a thread.
+            chunks = await asyncio.to_thread(lambda: list(stream))
+    assert "".join(contents(chunks)) == answer_text(POEM)
+    assert recorder.retry_counts() == ["0", "1"]
 
 
 async def test_rate_limit_surfaces_as_http_status_error_when_retries_run_out(
-    client: Client, gateway: Gateway
+    make_client: ClientFactory,
+    recorder: Recorder,
+    sqlite_gateway: GatewayProcess,
+    team: TeamHandle,
+    fake: FakeStats,
 ) -> None:
-    limited = {"retry-after-ms": "0"}
-    gateway.add(
-        *(
-            error_response(429, "rate_limit_error", "rate_limited", headers=limited)
-            for _ in range(3)
-        )
-    )
+    client = make_client(sqlite_gateway.url, team, max_retries=1)
+    job_id = await resolve(client.create_job("stream"))
+    recorder.clear()
+    before = fake.requests_for("fake-429-r1")
     with pytest.raises(httpx.HTTPStatusError) as caught:
-        await collect(open_stream(client))
+        await collect(client.chat_stream(job_id, MESSAGES, model="ratelimited"))
     assert isinstance(caught.value, RateLimitError)
+    assert not isinstance(caught.value, StreamError)
     assert caught.value.response.status_code == 429
-    assert caught.value.retry_after == 0.0
-    assert len(gateway.requests) == 3
+    assert caught.value.response.json()["error"]["code"] == "upstream_rate_limited"
+    assert caught.value.retry_after == 1.0
+    assert recorder.retry_counts() == ["0", "1"]
+    assert fake.requests_for("fake-429-r1") - before == 2
 
 
-async def test_context_manager_closes_on_early_exit(client: Client, gateway: Gateway) -> None:
-    body = Body([sse(chunk("a"), chunk("b"), chunk("c"))])
-    gateway.add(stream_response(body))
-    stream = open_stream(client)
+# --- errors inside the stream ----------------------------------------------------------------
+
+
+async def test_error_event_after_chunks_cut(client: Client) -> None:
+    """The `cut` upstream breaks off after 5 tokens; the gateway sends ``event: error``."""
+    job_id = await resolve(client.create_job("stream"))
+    stream = client.chat_stream(job_id, MESSAGES, model="cut")
+    seen: list[Any] = []
+    with pytest.raises(StreamError) as caught:
+        await collect(stream, seen)
+    assert contents(seen) == tokens_for(POEM)[:5]
+    for cls in (StreamUpstreamError, UpstreamError, httpx.HTTPStatusError):
+        assert isinstance(caught.value, cls)
+    assert caught.value.status_code == 502
+    assert caught.value.error_type == "upstream_error"
+    assert caught.value.response.status_code == 200
+    assert "broke off" in str(caught.value)
+    assert not stream.done
+    assert stream.response.is_closed
+
+
+async def test_error_event_after_chunks_stall(
+    make_client: ClientFactory, faults: GatewayProcess, faults_team: TeamHandle
+) -> None:
+    """The `stall` upstream goes silent; the faults gateway gives up after 1 s of silence."""
+    client = make_client(faults.url, faults_team)
+    job_id = await resolve(client.create_job("stream"))
+    stream = client.chat_stream(job_id, MESSAGES, model="stall")
+    seen: list[Any] = []
+    with pytest.raises(StreamError) as caught:
+        await collect(stream, seen)
+    assert contents(seen) == tokens_for(POEM)[:1]
+    for cls in (StreamUpstreamTimeoutError, UpstreamTimeoutError, httpx.HTTPStatusError):
+        assert isinstance(caught.value, cls)
+    assert caught.value.status_code == 504
+    assert caught.value.response.status_code == 200
+    assert stream.response.is_closed
+
+
+async def test_read_timeout_during_iteration(
+    make_client: ClientFactory,
+    sqlite_gateway: GatewayProcess,
+    one_slot_team: TeamHandle,
+) -> None:
+    """The client's own read timeout on a stalled stream: a timeout, and the slot comes back."""
+    client = make_client(sqlite_gateway.url, one_slot_team, timeout=0.5)
+    job_id = await resolve(client.create_job("stream"))
+    stream = client.chat_stream(job_id, MESSAGES, model="stall")
+    seen: list[Any] = []
+    with pytest.raises(APITimeoutError) as caught:
+        await collect(stream, seen)
+    assert isinstance(caught.value, TimeoutError)  # what `except asyncio.TimeoutError` catches
+    assert isinstance(caught.value.__cause__, httpx.ReadTimeout)
+    assert not isinstance(caught.value, httpx.HTTPError)
+    assert contents(seen) == tokens_for(POEM)[:1]
+    assert stream.response.is_closed
+    await stream_slot_frees(sqlite_gateway.url, one_slot_team)
+
+
+# --- closing ---------------------------------------------------------------------------------
+
+
+async def test_context_manager_closes_on_early_exit(
+    one_slot_client: Client, sqlite_gateway: GatewayProcess, one_slot_team: TeamHandle
+) -> None:
+    job_id = await resolve(one_slot_client.create_job("stream"))
+    stream = one_slot_client.chat_stream(job_id, LONG_MESSAGES, model="slow")
     if isinstance(stream, AsyncChatStream):
         async with stream:
             async for _ in stream:
@@ -255,118 +328,137 @@ async def test_context_manager_closes_on_early_exit(client: Client, gateway: Gat
         with stream:
             for _ in stream:
                 break
-    assert body.closed
+    assert stream.response.is_closed
+    # The slot is back long before the minute the slow answer would take.
+    assert await stream_slot_frees(sqlite_gateway.url, one_slot_team) < 3
     # Closing again is harmless, and a closed stream yields nothing more.
-    if isinstance(stream, AsyncChatStream):
-        await stream.aclose()
-    else:
-        stream.close()
+    await close_stream(stream)
     assert await collect(stream) == []
 
 
-async def test_bare_break_closes_the_response(gateway: Gateway) -> None:
-    client = async_client(gateway)
-    body = Body([sse(chunk("a"), chunk("b"))], hang=True)
-    gateway.add(stream_response(body))
-    async for _ in client.chat_stream("job-1", MESSAGES):
-        break
-    # The dropped stream's generator is finalized by the event loop's asyncgen hook.
+async def test_aclose_after_partial_read(
+    one_slot_client: Client, sqlite_gateway: GatewayProcess, one_slot_team: TeamHandle
+) -> None:
+    job_id = await resolve(one_slot_client.create_job("stream"))
+    stream = one_slot_client.chat_stream(job_id, LONG_MESSAGES, model="slow")
+    first = await collect_first(stream, 3)
+    assert "".join(contents(first)) == "".join(tokens_for(LONG)[:2])
+    await close_stream(stream)
+    assert stream.response.is_closed
+    assert await stream_slot_frees(sqlite_gateway.url, one_slot_team) < 3
+
+
+async def collect_first(stream: Stream, n: int) -> list[Any]:
+    seen: list[Any] = []
+    if isinstance(stream, AsyncChatStream):
+        async for item in stream:
+            seen.append(item)
+            if len(seen) == n:
+                break
+    else:
+        for item in stream:
+            seen.append(item)
+            if len(seen) == n:
+                break
+    return seen
+
+
+async def test_bare_break_closes_the_response(
+    one_slot_client: Client,
+    recorder: Recorder,
+    sqlite_gateway: GatewayProcess,
+    one_slot_team: TeamHandle,
+) -> None:
+    """A bare ``break``: the response is closed once the dropped stream is collected.
+
+    The stream and its generator form a reference cycle, so it takes the cyclic
+    collector (``gc.collect()`` here, at random times in a real program).
+    """
+    job_id = await resolve(one_slot_client.create_job("stream"))
+    recorder.clear()
+    if isinstance(one_slot_client, SaaSLLMClient):
+        async for _ in one_slot_client.chat_stream(job_id, LONG_MESSAGES, model="slow"):
+            break
+    else:
+        for _ in one_slot_client.chat_stream(job_id, LONG_MESSAGES, model="slow"):
+            break
+    (response,) = recorder.responses
     for _ in range(5):
         gc.collect()
-        await asyncio.sleep(0)
-    assert body.closed
+        await asyncio.sleep(0)  # the loop's async-generator finalizer runs aclose()
+    assert response.is_closed
+    assert await stream_slot_frees(sqlite_gateway.url, one_slot_team) < 3
 
 
-def test_bare_break_closes_the_response_sync(gateway: Gateway) -> None:
-    client = sync_client(gateway)
-    body = Body([sse(chunk("a"), chunk("b"))])
-    gateway.add(stream_response(body))
-    assert isinstance(client, SyncSaaSLLMClient)
-    for _ in client.chat_stream("job-1", MESSAGES):
-        break
-    gc.collect()
-    assert body.closed
-
-
-async def test_cancellation_by_asyncio_timeout_closes_the_response(gateway: Gateway) -> None:
-    client = async_client(gateway)
-    body = Body([sse(chunk("a"), done=False)], hang=True)
-    gateway.add(stream_response(body))
+async def test_cancellation_by_asyncio_timeout_releases_the_slot(
+    sqlite_gateway: GatewayProcess, one_slot_team: TeamHandle, recorder: Recorder
+) -> None:
+    factory = ClientFactory("async", recorder)
+    client = factory(sqlite_gateway.url, one_slot_team, max_retries=0)
+    assert isinstance(client, SaaSLLMClient)
+    job_id = await client.create_job("stream")
     seen: list[str] = []
 
     async def read_with_deadline() -> None:
-        async with asyncio.timeout(0.2):
-            async for c in client.chat_stream("job-1", MESSAGES):
-                seen.append(c.choices[0].delta.content)
+        async with asyncio.timeout(0.5):
+            async for c in client.chat_stream(job_id, MESSAGES, model="stall"):
+                if c.choices and c.choices[0].delta.content:
+                    seen.append(c.choices[0].delta.content)
 
-    with pytest.raises(TimeoutError):
-        await read_with_deadline()
-    assert seen == ["a"]
-    assert body.closed
+    try:
+        with pytest.raises(TimeoutError):
+            await read_with_deadline()
+        assert seen == tokens_for(POEM)[:1]
+        assert recorder.responses[-1].is_closed
+        assert await stream_slot_frees(sqlite_gateway.url, one_slot_team) < 3
+    finally:
+        await factory.aclose()
 
 
-async def test_aclose_before_start_sends_nothing(gateway: Gateway) -> None:
-    client = async_client(gateway)
-    stream = client.chat_stream("job-1", MESSAGES)
-    await stream.aclose()
-    assert [c async for c in stream] == []
-    assert gateway.requests == []
+async def test_close_before_start_sends_nothing(client: Client, recorder: Recorder) -> None:
+    job_id = await resolve(client.create_job("stream"))
+    recorder.clear()
+    stream = client.chat_stream(job_id, MESSAGES)
+    await close_stream(stream)
+    assert await collect(stream) == []
+    assert recorder.requests == []
     with pytest.raises(RuntimeError):
         _ = stream.response
 
 
-async def test_text_stream_and_helpers(client: Client, gateway: Gateway) -> None:
-    gateway.add(
-        stream_response(Body([sse(chunk("a"), chunk(""), chunk("b"), chunk(finish="stop"))]))
-    )
-    stream = open_stream(client)
-    if isinstance(stream, AsyncChatStream):
-        async with stream:
-            texts = [t async for t in stream.text_stream]
-    else:
-        with stream:
-            texts = list(stream.text_stream)
-    assert texts == ["a", "b"]
-    assert stream.accumulator.text == "ab"
+# --- the gateway dies mid-stream ------------------------------------------------------------
+# Kept last: it kills the faults gateway (a later user would get a fresh one, slowly).
 
 
-async def test_concurrent_streams_on_one_client(gateway: Gateway) -> None:
-    """Seed example 8: three streams at once on one client keep their own state."""
-    client = async_client(gateway)
+async def test_gateway_killed_mid_stream_raises_for_both_clients(
+    faults: GatewayProcess, faults_team: TeamHandle
+) -> None:
+    """A truncated body must raise, never end as if the answer were complete.
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        question = json.loads(request.content)["messages"][0]["content"]
-        words = [f"{question}-{i} " for i in range(5)]
-        return stream_response(Body([sse(*(chunk(w) for w in words))]))
-
-    gateway.add(answer, answer, answer)
-
-    async def ask(question: str) -> str:
-        text = ""
-        async for c in client.chat_stream("job-1", [{"role": "user", "content": question}]):
-            if c.choices:
-                content = c.choices[0].delta.get("content", "")
-                if content:
-                    text += content
-        return text
-
-    results = await asyncio.gather(ask("q1"), ask("q2"), ask("q3"))
-    for question, text in zip(["q1", "q2", "q3"], results, strict=True):
-        assert text == "".join(f"{question}-{i} " for i in range(5))
-
-
-async def test_structured_output_stream(client: Client, gateway: Gateway) -> None:
-    from pydantic import BaseModel
-
-    class Point(BaseModel):
-        x: int
-
-    gateway.add(stream_response(Body([sse(chunk('{"x"'), chunk(": 1}"))])))
-    pieces: list[str] = []
-    if isinstance(client, SaaSLLMClient):
-        async for piece in client.structured_output_stream("job-1", MESSAGES, response_model=Point):
-            pieces.append(piece)
-    else:
-        pieces.extend(client.structured_output_stream("job-1", MESSAGES, response_model=Point))
-    assert "".join(pieces) == '{"x": 1}'
-    assert gateway.body()["response_format"]["json_schema"]["name"] == "Point"
+    One gateway process serves both clients' streams, so one kill covers both.
+    """
+    url, team = faults.url, faults_team
+    async_client = SaaSLLMClient(url, team.team_id, team.key, max_retries=0)
+    sync_client = SyncSaaSLLMClient(url, team.team_id, team.key, max_retries=0)
+    try:
+        job_id = await async_client.create_job("killed")
+        async_stream = async_client.chat_stream(job_id, LONG_MESSAGES, model="slow")
+        sync_stream = sync_client.chat_stream(job_id, LONG_MESSAGES, model="slow")
+        async_seen = await collect_first(async_stream, 2)
+        sync_seen = await collect_first(sync_stream, 2)
+        faults.process.kill()
+        faults.process.wait()
+        for stream, seen in ((async_stream, async_seen), (sync_stream, sync_seen)):
+            with pytest.raises(APIConnectionError) as caught:
+                await collect(stream, seen)
+            assert isinstance(caught.value.__cause__, httpx.TransportError)
+            assert not stream.done
+            assert stream.response.is_closed
+            text = "".join(contents(seen))
+            assert answer_text(LONG).startswith(text)
+            assert len(text) < len(answer_text(LONG))
+        assert isinstance(async_stream, AsyncChatStream)
+        assert isinstance(sync_stream, ChatStream)
+    finally:
+        await async_client.aclose()
+        sync_client.close()

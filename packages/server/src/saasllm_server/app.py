@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None, config: GatewayConfig | None = 
             yield
         finally:
             await gateway.relay.close()
+            await gateway.jobs.close()
             await engine.dispose()
 
     app = FastAPI(

@@ -50,7 +50,7 @@ class Gateway:
                 return None
             return _with_default_limits(found, settings)
 
-        jobs = JobService(engine)
+        jobs = JobService(engine, cache_ttl_s=settings.admission_cache_ttl_s)
         calls = CallService(
             jobs=jobs,
             catalog=catalog,

@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         description="Longest X-Resume-Grace a client may ask for: how long an upstream keeps "
         "streaming for a client that lost its connection.",
     )
+    admission_cache_ttl_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="How long a job's open/closed state and a team's balance are reused for "
+        "admitting calls (0: read them for every call). Charges never use the cache.",
+    )
     key_cache_ttl_s: float = Field(default=10.0, ge=0, description="Virtual-key lookup cache TTL.")
 
     @classmethod

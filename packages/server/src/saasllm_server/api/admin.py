@@ -201,6 +201,7 @@ async def change_credits(
             reason=body.reason,
             actor=actor,
         )
+    gw.jobs.forget_balance(team_id)
     if balance is None:
         raise InvalidRequest("the change would make the balance negative", param="amount")
     return Balance(team_id=team_id, credits_remaining=balance)

@@ -62,6 +62,7 @@ class CallContext:
     stream: bool
     started: float
     started_at: datetime
+    job_was_pending: bool
 
 
 class CallService:
@@ -89,9 +90,11 @@ class CallService:
     ) -> tuple[CallContext, tuple[str, ...]]:
         started = time.perf_counter()
         group, members = self._catalog.resolve(principal, request.requested_group)
-        await self._jobs.admit_call(principal, job_id)
+        was_pending = await self._jobs.admit_call(principal, job_id)
         await self._limiter.hit(principal.team_id, principal.rpm_limit)
-        context = CallContext(principal, job_id, group, request, stream, started, utcnow())
+        context = CallContext(
+            principal, job_id, group, request, stream, started, utcnow(), was_pending
+        )
         return context, members
 
     def _body(self, request: ChatRequest, stream: bool) -> dict[str, Any]:
@@ -267,6 +270,7 @@ class CallService:
             error=error,
             end_user=context.request.user,
             created_at=context.started_at,
+            job_was_pending=context.job_was_pending,
         )
         await self._jobs.record_call(record)
         if status == "success" and deployment is not None:

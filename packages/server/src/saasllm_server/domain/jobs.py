@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime
 from typing import Any
@@ -33,8 +34,10 @@ from saasllm_server.storage import ledger
 from saasllm_server.storage import tenancy as tenancy_store
 from saasllm_server.storage.database import as_utc, utcnow
 from saasllm_server.storage.jobs import CallRecord
+from saasllm_server.storage.recorder import CallRecorder
 
 FINAL = frozenset({"completed", "failed", "cancelled"})
+_MAX_CACHED = 100_000
 
 
 def parse_job_id(job_id: str) -> str:
@@ -50,8 +53,40 @@ def _insufficient(balance: int) -> InsufficientCredits:
 
 
 class JobService:
-    def __init__(self, engine: AsyncEngine) -> None:
+    """Jobs and their admission.
+
+    Admission (is the job the team's and open, does the team hold a credit) is
+    read from the database and kept for ``cache_ttl_s``; this process updates the
+    cache itself when it creates or completes a job or moves credits, so only
+    changes made by other replicas are seen up to that long late. Charging never
+    relies on the cache: it is one conditional update in the database.
+    """
+
+    def __init__(self, engine: AsyncEngine, *, cache_ttl_s: float = 1.0) -> None:
         self._engine = engine
+        self._recorder = CallRecorder(engine)
+        self._ttl = cache_ttl_s
+        self._job_cache: dict[str, tuple[float, str, str]] = {}
+        self._balance_cache: dict[str, tuple[float, int]] = {}
+
+    def _remember(
+        self, team_id: str, job_id: str | None, status: str | None, balance: int | None
+    ) -> None:
+        if self._ttl <= 0:
+            return
+        expires = time.monotonic() + self._ttl
+        if len(self._job_cache) > _MAX_CACHED:
+            self._job_cache.clear()
+        if job_id is not None and status is not None:
+            self._job_cache[job_id] = (expires, team_id, status)
+        if balance is not None:
+            self._balance_cache[team_id] = (expires, balance)
+
+    def forget_balance(self, team_id: str) -> None:
+        self._balance_cache.pop(team_id, None)
+
+    async def close(self) -> None:
+        await self._recorder.close()
 
     async def create(self, principal: Principal, request: JobCreate) -> JobCreated:
         if request.team_id is not None and request.team_id != principal.team_id:
@@ -77,6 +112,7 @@ class JobService:
                     "created_at": now,
                 },
             )
+        self._remember(principal.team_id, job_id, "pending", balance)
         return JobCreated(
             job_id=job_id,
             team_id=principal.team_id,
@@ -85,19 +121,37 @@ class JobService:
             created_at=now,
         )
 
-    async def admit_call(self, principal: Principal, job_id: str) -> None:
-        async with self._engine.connect() as conn:
-            found = await job_store.admission(conn, principal.team_id, job_id)
-        if found is None:
-            raise JobNotFound(f"job {job_id} not found")
-        if found.status in FINAL:
-            raise JobAlreadyCompleted(f"job {job_id} is already {found.status}")
-        if not can_start_work(found.balance):
-            raise _insufficient(found.balance)
+    async def admit_call(self, principal: Principal, job_id: str) -> bool:
+        """Refuse a call on a missing, foreign or closed job, or for a team without credits.
+
+        Returns whether the job has not started yet (its first call moves it on).
+        """
+        now = time.monotonic()
+        job = self._job_cache.get(job_id)
+        held = self._balance_cache.get(principal.team_id)
+        if job is not None and held is not None and job[0] > now and held[0] > now:
+            team_id, status, balance = job[1], job[2], held[1]
+            if team_id != principal.team_id:
+                raise JobNotFound(f"job {job_id} not found")
+        else:
+            async with self._engine.connect() as conn:
+                found = await job_store.admission(conn, principal.team_id, job_id)
+            if found is None:
+                raise JobNotFound(f"job {job_id} not found")
+            status, balance = found.status, found.balance
+            self._remember(principal.team_id, job_id, status, balance)
+        if status in FINAL:
+            raise JobAlreadyCompleted(f"job {job_id} is already {status}")
+        if not can_start_work(balance):
+            raise _insufficient(balance)
+        return status == "pending"
 
     async def record_call(self, record: CallRecord) -> None:
-        async with self._engine.begin() as conn:
-            await job_store.record_call(conn, record)
+        await self._recorder.record(record)
+        if record.job_was_pending:
+            cached = self._job_cache.get(record.job_id)
+            if cached is not None and cached[2] == "pending":
+                self._job_cache[record.job_id] = (cached[0], cached[1], "in_progress")
 
     async def get(self, principal: Principal, job_id: str) -> Job:
         async with self._engine.connect() as conn:
@@ -112,11 +166,13 @@ class JobService:
         now = utcnow()
         try:
             async with self._engine.begin() as conn:
-                return await self._complete(conn, principal, job_id, request, now)
+                result = await self._complete(conn, principal, job_id, request, now)
         except IntegrityError as exc:
             # The ledger's unique (job_id, kind) caught a second charge that raced past the
             # status check; the whole transaction rolled back.
             raise JobAlreadyCompleted(f"job {job_id} is already completed") from exc
+        self._remember(principal.team_id, job_id, result.status, result.credits_remaining)
+        return result
 
     async def _complete(
         self,

@@ -49,6 +49,7 @@ class CallRecord:
     error: str | None
     end_user: str | None
     created_at: datetime
+    job_was_pending: bool = True
 
 
 _ADMISSION = select(jobs.c.status, team_balances.c.balance).join(
@@ -75,33 +76,40 @@ async def job_row(conn: AsyncConnection, team_id: str, job_id: str, *, lock: boo
     return (await conn.execute(query)).first()
 
 
-async def record_call(conn: AsyncConnection, record: CallRecord) -> None:
-    """The one accounting write of a call (plus moving a fresh job to in_progress)."""
+async def record_calls(conn: AsyncConnection, records: list[CallRecord]) -> None:
+    """The accounting writes of many calls in one statement (group commit), and fresh jobs
+    moved to in_progress."""
     await conn.execute(
-        insert(llm_calls).values(
-            id=record.id,
-            job_id=record.job_id,
-            team_id=record.team_id,
-            model_group=record.model_group,
-            deployment_id=record.deployment_id,
-            model=record.model,
-            status=record.status,
-            stream=record.stream,
-            prompt_tokens=record.prompt_tokens,
-            completion_tokens=record.completion_tokens,
-            cost_usd=record.cost_usd,
-            latency_ms=record.latency_ms,
-            ttft_ms=record.ttft_ms,
-            error=record.error,
-            end_user=record.end_user,
-            created_at=record.created_at,
+        insert(llm_calls),
+        [
+            {
+                "id": r.id,
+                "job_id": r.job_id,
+                "team_id": r.team_id,
+                "model_group": r.model_group,
+                "deployment_id": r.deployment_id,
+                "model": r.model,
+                "status": r.status,
+                "stream": r.stream,
+                "prompt_tokens": r.prompt_tokens,
+                "completion_tokens": r.completion_tokens,
+                "cost_usd": r.cost_usd,
+                "latency_ms": r.latency_ms,
+                "ttft_ms": r.ttft_ms,
+                "error": r.error,
+                "end_user": r.end_user,
+                "created_at": r.created_at,
+            }
+            for r in records
+        ],
+    )
+    started = {r.job_id: r.created_at for r in records if r.job_was_pending}
+    for job_id, at in started.items():
+        await conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job_id, jobs.c.status == "pending")
+            .values(status="in_progress", started_at=at)
         )
-    )
-    await conn.execute(
-        update(jobs)
-        .where(jobs.c.id == record.job_id, jobs.c.status == "pending")
-        .values(status="in_progress", started_at=record.created_at)
-    )
 
 
 async def call_totals(conn: AsyncConnection, job_id: str) -> CallTotals:

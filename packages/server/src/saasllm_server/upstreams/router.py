@@ -143,6 +143,10 @@ class ModelRouter:
             )
             self._deployments[deployment_id] = build_deployment(config, deployment_id)
             self._members.add(config.model_name)
+        per_member: dict[str, list[Deployment]] = {}
+        for deployment in self._deployments.values():
+            per_member.setdefault(deployment.member, []).append(deployment)
+        self._single = {m: ds[0] for m, ds in per_member.items() if len(ds) == 1}
         self._router = (
             litellm.Router(
                 model_list=entries,
@@ -165,6 +169,10 @@ class ModelRouter:
     async def select(self, member: str, messages: list[dict[str, Any]]) -> Deployment:
         if self._router is None or member not in self._members:
             raise UnknownDeployment(member)
+        only = self._single.get(member)
+        if only is not None:
+            # Nothing to choose, and litellm never cools down a lone deployment: skip the pick.
+            return only
         try:
             picked = await self._router.select(member, {"messages": messages})
         except litellm.RouterRateLimitError as exc:
@@ -196,7 +204,7 @@ class ModelRouter:
     async def report_success(
         self, deployment: Deployment, total_tokens: int, started: datetime, ended: datetime
     ) -> None:
-        if self._router is None:
+        if self._router is None or deployment.member in self._single:
             return
         kwargs = {
             "litellm_params": {

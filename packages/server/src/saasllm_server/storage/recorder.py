@@ -1,0 +1,55 @@
+"""Group commit for call records: concurrent calls share one transaction.
+
+Each call still waits until its record is committed (so a client that completes
+its job right after ``[DONE]`` always finds the call), but under load one commit
+carries many records instead of one each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from saasllm_server.storage.jobs import CallRecord, record_calls
+
+log = logging.getLogger("saasllm.recorder")
+
+MAX_BATCH = 500
+
+
+class CallRecorder:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._pending: list[tuple[CallRecord, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, record: CallRecord) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((record, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain())
+        await asyncio.shield(future)
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            try:
+                async with self._engine.begin() as conn:
+                    await record_calls(conn, [record for record, _ in batch])
+            except Exception as exc:  # every waiter hears about it; the writer keeps going
+                log.exception("writing %d call records failed", len(batch))
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for _, future in batch:
+                if not future.done():
+                    future.set_result(None)
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                await self._writer
