@@ -112,3 +112,44 @@ async def test_resume_of_someone_elses_stream_is_404(sqlite_gateway: GatewayProc
             headers={**owner.headers, "Last-Event-ID": "garbage"},
         )
         assert malformed.status_code == 422
+
+
+async def test_lingering_upstream_stops_when_the_client_cancels_the_stream(
+    sqlite_gateway: GatewayProcess, fake_upstream: Any
+) -> None:
+    """With a resume grace the upstream outlives the connection, until a DELETE ends it."""
+    import asyncio
+    import time
+
+    admin = Admin(sqlite_gateway.url)
+    team = admin.team(credits=5)
+    body = {"model": "slow", "max_tokens": 60, "messages": [{"role": "user", "content": BLOG}]}
+    async with httpx.AsyncClient(base_url=sqlite_gateway.url, headers=team.headers) as client:
+        job_id = (await client.post("/api/jobs/create", json={"job_type": "r"})).json()["job_id"]
+        stats = (await client.get(fake_upstream.url + "/stats")).json()
+        path = f"/api/jobs/{job_id}/llm-call-stream"
+        seen: list[tuple[str, str]] = []
+        async with client.stream(
+            "POST", path, json=body, headers={"X-Resume-Grace": "20"}
+        ) as response:
+            async for text in response.aiter_text():
+                seen.extend(_events(text))
+                if len(seen) >= 3:
+                    break
+        await asyncio.sleep(0.6)
+        still = (await client.get(fake_upstream.url + "/stats")).json()
+        assert still["streams_disconnected"] == stats["streams_disconnected"], "kept for resume"
+        stream_id = seen[-1][0].rsplit(":", 1)[0]
+        cancelled = await client.delete(f"/api/jobs/{job_id}/streams/{stream_id}")
+        assert cancelled.status_code == 204
+        started = time.monotonic()
+        while time.monotonic() - started < 1.0:
+            now = (await client.get(fake_upstream.url + "/stats")).json()
+            if now["streams_disconnected"] > stats["streams_disconnected"]:
+                break
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError("the upstream kept streaming after the cancel")
+    calls = await db.calls(sqlite_gateway.database_url, team.team_id)
+    assert [c["status"] for c in calls] == ["cancelled"]
+    assert calls[0]["completion_tokens"] >= 3

@@ -21,7 +21,12 @@ from saasllm_schema import (
     JobResult,
 )
 from saasllm_server.api.deps import GatewayDep, PrincipalDep
-from saasllm_server.api.sse import EventStreamResponse, ResumableStream, log_response, sse_response
+from saasllm_server.api.sse import (
+    EventStreamResponse,
+    resume_response,
+    sse_response,
+    stream_response,
+)
 from saasllm_server.domain import single_call
 from saasllm_server.domain.jobs import parse_job_id
 from saasllm_server.domain.resume import parse_last_event_id
@@ -152,12 +157,11 @@ async def llm_call_stream(
     if last_event_id:
         stream_id, after = parse_last_event_id(last_event_id)
         log = gw.resume.find(stream_id, principal.team_id, job_id)
-        return log_response(log, after, gw.settings)
+        return resume_response(log, after, gw.settings)
     call = await gw.calls.open_stream(principal, job_id, body)
     log = gw.resume.open(str(uuid.uuid4()), principal.team_id, job_id)
     grace = min(resume_grace or 0.0, gw.settings.resume_max_grace_s)
-    ResumableStream(call, log, gw.settings, grace)
-    return log_response(log, 0, gw.settings)
+    return stream_response(call, log, gw.settings, grace)
 
 
 @router.delete("/{job_id}/streams/{stream_id}", status_code=204)
@@ -166,8 +170,8 @@ async def cancel_stream(
 ) -> Response:
     """Stop a stream's upstream now (a client that is done with it, e.g. after a break)."""
     log = gw.resume.find(stream_id, principal.team_id, parse_job_id(job_id))
-    if log.control is not None:
-        await log.control.cancel()
+    if log.cancel is not None and not log.done:
+        log.cancel()
     return Response(status_code=204)
 
 

@@ -14,7 +14,6 @@ log (job-API streams, numbered so a client can reconnect with ``Last-Event-ID``)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -64,11 +63,12 @@ async def direct_events(call: StreamingCall) -> AsyncIterator[bytes]:
 class _Watch:
     """Shared between the sender and its monitor; plain attributes, no locks needed."""
 
-    __slots__ = ("ending", "gone", "last_sent", "sending_since", "too_slow")
+    __slots__ = ("ending", "gone", "gone_at", "last_sent", "sending_since", "too_slow")
 
     def __init__(self, now: float) -> None:
         self.ending = False
         self.gone = False
+        self.gone_at: float | None = None
         self.too_slow = False
         self.last_sent = now
         self.sending_since: float | None = None
@@ -84,8 +84,14 @@ class EventStreamResponse(Response):
         *,
         heartbeat_s: float = 15.0,
         send_timeout_s: float = 30.0,
+        linger_s: float = 0.0,
+        others_reading: Callable[[], bool] | None = None,
+        on_start: Callable[[Callable[[], None]], None] | None = None,
     ) -> None:
+        self.on_start = on_start
         # Headers are sent by __call__; Response's own body machinery is not used.
+        self.linger_s = linger_s
+        self.others_reading = others_reading
         self.events = events
         self.on_close = on_close
         self.status_code = 200
@@ -104,16 +110,29 @@ class EventStreamResponse(Response):
                 message = await receive()
                 if message["type"] == "http.disconnect":
                     # After the last body message the server reports a disconnect too.
-                    if not watch.ending:
-                        watch.gone = True
-                        task.cancel()
+                    if watch.ending:
+                        return
+                    if self.linger_s > 0:
+                        # Keep reading the upstream into the stream's log (sends are no-ops
+                        # now) so the client can resume; the monitor ends it after linger_s.
+                        watch.gone_at = loop.time()
+                        return
+                    watch.gone = True
+                    task.cancel()
                     return
 
         async def monitor() -> None:
-            tick = min(self.heartbeat_s, self.send_timeout_s) / 4
+            tick = min(self.heartbeat_s, self.send_timeout_s, self.linger_s or 60) / 4
             while not watch.ending:
                 await asyncio.sleep(tick)
                 now = loop.time()
+                if watch.gone_at is not None:
+                    resumed = self.others_reading is not None and self.others_reading()
+                    if now - watch.gone_at >= self.linger_s and not resumed:
+                        watch.gone = True
+                        task.cancel()
+                        return
+                    continue
                 if watch.sending_since is not None:
                     if now - watch.sending_since > self.send_timeout_s:
                         watch.too_slow = True
@@ -122,6 +141,13 @@ class EventStreamResponse(Response):
                 elif now - watch.last_sent >= self.heartbeat_s and not watch.ending:
                     await _send(send, watch, loop, PING_EVENT)
 
+        def stop() -> None:
+            if not watch.ending:
+                watch.gone = True
+                task.cancel()
+
+        if self.on_start is not None:
+            self.on_start(stop)
         helpers = [asyncio.create_task(listen()), asyncio.create_task(monitor())]
         status, error = "success", None
         try:
@@ -175,74 +201,51 @@ def sse_response(call: StreamingCall, settings: Settings) -> EventStreamResponse
     )
 
 
-class ResumableStream:
-    """Pumps a call's events into its log, independently of any one client connection.
-
-    When the last reader leaves before the end, the upstream is given ``grace_s`` to be
-    resumed (0 unless the client asked for it); then it is cancelled and the call
-    recorded with the tokens produced.
-    """
-
-    def __init__(
-        self, call: StreamingCall, log: StreamLog, settings: Settings, grace_s: float
-    ) -> None:
-        self.call = call
-        self.log = log
-        self._retention_s = settings.resume_retention_s
-        self._grace_s = grace_s
-        log.control = self
-        self._pump = asyncio.create_task(self._run())
-
-    async def _run(self) -> None:
-        call, log = self.call, self.log
-        log.append(call.first)
+async def logged_events(
+    call: StreamingCall, log: StreamLog, retention_s: float
+) -> AsyncIterator[bytes]:
+    """The first reader's events: relayed straight from the upstream, and numbered into the
+    log on the way, so a later reader (a resume) can replay and follow them."""
+    try:
+        yield log.append(call.first)
         try:
             async for event in call.events:
-                log.append(event)
+                yield log.append(event)
         except UpstreamFailure as failure:
             await call.finish("failed", failure.message)
-            log.close(error_event(client_error(failure)), self._retention_s)
+            yield log.close(error_event(client_error(failure)), retention_s)
             return
-        except asyncio.CancelledError:
-            await call.finish("cancelled", "client disconnected")
-            log.close(error_event(StreamAbandoned("the stream was abandoned")), self._retention_s)
-            raise
         await call.finish("success")
-        log.close(DONE_EVENT, self._retention_s)
-
-    async def reader_left(self) -> None:
-        if self.log.done or self.log.readers > 0:
-            return
-        if self._grace_s > 0:
-            await asyncio.sleep(self._grace_s)
-            if self.log.done or self.log.readers > 0:
-                return
-        await self.cancel()
-
-    async def cancel(self) -> None:
-        if self._pump.done():
-            return
-        self._pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._pump
+        yield log.close(DONE_EVENT, retention_s)
+    finally:
+        if not log.done:
+            log.close(error_event(StreamAbandoned("the stream was abandoned")), retention_s)
 
 
-def log_response(log: StreamLog, after: int, settings: Settings) -> EventStreamResponse:
-    """A job-API stream read from its log (first connection or a resume)."""
-
-    async def reader_left(status: str, error: str | None) -> None:
-        if log.control is not None:
-            # Waiting out the grace must not hold this request open: do it in the background.
-            task = asyncio.create_task(log.control.reader_left())
-            _BACKGROUND.add(task)
-            task.add_done_callback(_BACKGROUND.discard)
-
+def stream_response(
+    call: StreamingCall, log: StreamLog, settings: Settings, linger_s: float
+) -> EventStreamResponse:
+    """A new job-API stream; with ``linger_s`` the upstream outlives a lost connection."""
     return EventStreamResponse(
-        log.follow(after),
-        reader_left,
+        logged_events(call, log, settings.resume_retention_s),
+        call.finish,
         heartbeat_s=settings.heartbeat_interval_s,
         send_timeout_s=settings.send_timeout_s,
+        linger_s=linger_s,
+        others_reading=lambda: log.readers > 0,
+        on_start=lambda stop: setattr(log, "cancel", stop),
     )
 
 
-_BACKGROUND: set[asyncio.Task[None]] = set()
+def resume_response(log: StreamLog, after: int, settings: Settings) -> EventStreamResponse:
+    """A reconnecting client: the events after ``after``, then the live rest."""
+
+    async def nothing(status: str, error: str | None) -> None:
+        return None
+
+    return EventStreamResponse(
+        log.follow(after),
+        nothing,
+        heartbeat_s=settings.heartbeat_interval_s,
+        send_timeout_s=settings.send_timeout_s,
+    )

@@ -10,18 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
 from saasllm_server.errors import InvalidRequest, NotFound
-
-
-class StreamControl(Protocol):
-    """What the owner of a live stream lets a reader do to it."""
-
-    async def reader_left(self) -> None: ...
-
-    async def cancel(self) -> None: ...
 
 
 class StreamLog:
@@ -29,7 +21,7 @@ class StreamLog:
 
     __slots__ = (
         "_changed",
-        "control",
+        "cancel",
         "done",
         "events",
         "expires_at",
@@ -47,21 +39,28 @@ class StreamLog:
         self.done = False
         self.readers = 0
         self.expires_at: float | None = None
-        self.control: StreamControl | None = None
+        # Set by the response that drives the upstream: stops it (a client that is done).
+        self.cancel: Callable[[], None] | None = None
         self._changed = asyncio.Event()
 
     def frame(self, event: bytes) -> bytes:
         """Prefix an event with its id: ``<stream id>:<sequence number>``."""
         return b"id: %s:%d\n%s" % (self.stream_id.encode(), len(self.events) + 1, event)
 
-    def append(self, event: bytes) -> None:
-        self.events.append(self.frame(event))
-        self._changed.set()
+    def append(self, event: bytes) -> bytes:
+        framed = self.frame(event)
+        self.events.append(framed)
+        if self.readers:
+            self._changed.set()
+        return framed
 
-    def close(self, tail: bytes, retention_s: float) -> None:
-        self.append(tail)
+    def close(self, tail: bytes, retention_s: float) -> bytes:
         self.done = True
         self.expires_at = time.monotonic() + retention_s
+        framed = self.frame(tail)
+        self.events.append(framed)
+        self._changed.set()
+        return framed
 
     async def follow(self, after: int) -> AsyncIterator[bytes]:
         """Events after sequence number ``after``, then each new one, until the last."""
