@@ -24,6 +24,15 @@ def free_port() -> int:
         return port
 
 
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def test_config(fake_base_url: str, local_base_url: str | None) -> dict[str, Any]:
     """Deployments for every fault the fake upstream can play, and the groups tests use."""
 
@@ -115,6 +124,11 @@ class GatewayProcess:
         port: int | None = None,
         env: dict[str, str] | None = None,
     ) -> GatewayProcess:
+        if port is not None and not port_is_free(port):
+            raise RuntimeError(
+                f"port {port} is taken: is another gateway (a demo?) listening on it? "
+                "Stop it before running the tests."
+            )
         port = port or free_port()
         config_path = workdir / f"gateway-{port}.yaml"
         config_path.write_text(yaml.safe_dump(config))

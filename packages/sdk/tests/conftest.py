@@ -9,16 +9,13 @@ process a test kills mid-stream.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from sdk_testkit import (
+from packages.sdk.tests.sdk_testkit import (
     Client,
     ClientFactory,
     FakeStats,
@@ -27,7 +24,6 @@ from sdk_testkit import (
     all_groups,
     faults_config,
 )
-
 from tests.support.gateway import GatewayProcess
 from tests.support.tenants import Admin, TeamHandle
 

@@ -117,6 +117,9 @@ class Recorder:
     def retry_counts(self) -> list[str]:
         return [r.headers["x-saasllm-retry-count"] for r in self.requests]
 
+    def stream_responses(self) -> list[httpx.Response]:
+        return [r for r in self.responses if r.request.url.path.endswith("/llm-call-stream")]
+
 
 class ClientFactory:
     """Real clients of one kind (async or sync) whose requests a ``Recorder`` sees.

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sdk_testkit import chunk, usage_chunk
-
+from packages.sdk.tests.sdk_testkit import chunk, usage_chunk
 from saasllm import ChatAccumulator, ChatCompletionChunk
 
 

@@ -15,7 +15,10 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 from pydantic import BaseModel, ValidationError, field_validator
-from sdk_testkit import (
+
+import saasllm._client
+import saasllm._sync_client
+from packages.sdk.tests.sdk_testkit import (
     MESSAGES,
     POEM,
     Client,
@@ -26,9 +29,6 @@ from sdk_testkit import (
     captive_portal,
     resolve,
 )
-
-import saasllm._client
-import saasllm._sync_client
 from saasllm import (
     APIConnectionError,
     APIResponseValidationError,

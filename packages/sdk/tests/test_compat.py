@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
-from sdk_testkit import MESSAGES, POEM, Client, Recorder, Stream, resolve
 
 import saasllm
+from packages.sdk.tests.sdk_testkit import MESSAGES, POEM, Client, Recorder, Stream, resolve
 from saasllm import (
     ChatCompletionChunk,
     JobId,

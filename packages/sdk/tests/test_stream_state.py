@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sdk_testkit import chunk
 
+from packages.sdk.tests.sdk_testkit import chunk
 from saasllm import (
     APIConnectionError,
     APIResponseValidationError,
@@ -111,7 +111,7 @@ WITHOUT_DONE = sse(chunk("partial"), done=False)
 
 
 def test_clean_end_without_done_is_truncated_sync() -> None:
-    stream = ChatStream(lambda: response(WITHOUT_DONE))
+    stream = ChatStream(lambda last_event_id: response(WITHOUT_DONE))
     seen: list[ChatCompletionChunk] = []
     with pytest.raises(StreamTruncatedError) as caught:
         for c in stream:
@@ -122,7 +122,7 @@ def test_clean_end_without_done_is_truncated_sync() -> None:
 
 
 async def test_clean_end_without_done_is_truncated_async() -> None:
-    async def open_response() -> httpx.Response:
+    async def open_response(last_event_id: str | None) -> httpx.Response:
         return response(WITHOUT_DONE)
 
     stream = AsyncChatStream(open_response)

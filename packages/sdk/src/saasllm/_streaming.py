@@ -55,6 +55,7 @@ class StreamState:
         self.accumulator = ChatAccumulator()
         self.done = False
         self.last_event_id: str | None = None
+        self.ended = False
 
     def chunks(
         self, events: Iterable[ServerSentEvent], response: httpx.Response
@@ -73,6 +74,7 @@ class StreamState:
         if event.id:
             self.last_event_id = event.id
         if event.event == "error":
+            self.ended = True  # the server ended the stream; there is nothing to cancel
             raise stream_error_from_data(event.data, response)
         if event.event != "message":
             return None  # a newer server's extra event types must not break this client
@@ -111,16 +113,41 @@ def resumable_id(state: StreamState) -> str | None:
     return last if last and ":" in last else None
 
 
-def stream_id_of(state: StreamState) -> str | None:
+def stream_to_cancel(state: StreamState, response: httpx.Response) -> str | None:
+    """The stream the gateway should stop, when this client leaves before the end."""
+    if state.done or state.ended:
+        return None
     last = resumable_id(state)
-    return last.rsplit(":", 1)[0] if last else None
+    if last:
+        return last.rsplit(":", 1)[0]
+    # Closed before the first event: the response header names the stream.
+    stream_id: str | None = response.headers.get("x-stream-id")
+    return stream_id
+
+
+class _Live:
+    """The stream's current HTTP response, shared with its iterator.
+
+    The iterator holds this, not the stream object: a generator that referenced its
+    stream would form a cycle, and an abandoned ``async for ... break`` would then keep
+    the connection open until the cyclic garbage collector happened to run.
+    """
+
+    __slots__ = ("response",)
+
+    def __init__(self) -> None:
+        self.response: httpx.Response | None = None
 
 
 class _StreamAccess:
     """What both stream classes expose about the answer so far."""
 
     _state: StreamState
-    _response: httpx.Response | None
+    _live: _Live
+
+    @property
+    def _response(self) -> httpx.Response | None:
+        return self._live.response
 
     @property
     def response(self) -> httpx.Response:
@@ -149,6 +176,47 @@ class _StreamAccess:
         return self._state.done
 
 
+async def _aiterate(
+    response: httpx.Response,
+    reopen: Callable[[str | None], Awaitable[httpx.Response]],
+    cancel: Callable[[str], Awaitable[None]] | None,
+    state: StreamState,
+    live: _Live,
+) -> AsyncGenerator[ChatCompletionChunk, None]:
+    resumed = False
+    try:
+        while True:
+            try:
+                async for data in response.aiter_bytes():
+                    for chunk in state.chunks(state.decoder.feed(data), response):
+                        yield chunk
+                    if state.done:
+                        return
+                for chunk in state.chunks(state.decoder.end(), response):
+                    yield chunk
+                if state.done:
+                    return
+                failure: Exception = state.truncated(response)
+                cause: BaseException | None = None
+            except _TRANSPORT_ERRORS as exc:
+                failure, cause = wrap_transport_error(exc, response.request), exc
+            resume_from = None if resumed else resumable_id(state)
+            if resume_from is None:
+                raise failure from cause
+            # The connection broke mid-answer: ask for the rest, once.
+            resumed = True
+            await response.aclose()
+            state.decoder = SSEDecoder()
+            response = live.response = await reopen(resume_from)
+    finally:
+        await response.aclose()
+        stream_id = stream_to_cancel(state, response)
+        if cancel is not None and stream_id is not None:
+            # Stopped early: tell the gateway, so the upstream stops generating too.
+            with contextlib.suppress(Exception):
+                await cancel(stream_id)
+
+
 class AsyncChatStream(_StreamAccess):
     """Async iterator of :class:`ChatCompletionChunk`, and an async context manager."""
 
@@ -159,17 +227,17 @@ class AsyncChatStream(_StreamAccess):
     ) -> None:
         self._open = open_response
         self._cancel = cancel
-        self._response = None
+        self._live = _Live()
         self._state = StreamState()
         self._iterator: AsyncGenerator[ChatCompletionChunk, None] | None = None
         self._closed = False
 
     async def _start(self) -> httpx.Response:
-        if self._response is None:
+        if self._live.response is None:
             if self._closed:
                 raise RuntimeError("The stream was closed before it started.")
-            self._response = await self._open(None)
-        return self._response
+            self._live.response = await self._open(None)
+        return self._live.response
 
     async def __aenter__(self) -> Self:
         await self._start()
@@ -190,43 +258,9 @@ class AsyncChatStream(_StreamAccess):
         if self._iterator is None:
             if self._closed:
                 raise StopAsyncIteration
-            self._iterator = self._iterate()
+            response = await self._start()
+            self._iterator = _aiterate(response, self._open, self._cancel, self._state, self._live)
         return await self._iterator.__anext__()
-
-    async def _iterate(self) -> AsyncGenerator[ChatCompletionChunk, None]:
-        response = await self._start()
-        state = self._state
-        resumed = False
-        try:
-            while True:
-                try:
-                    async for data in response.aiter_bytes():
-                        for chunk in state.chunks(state.decoder.feed(data), response):
-                            yield chunk
-                        if state.done:
-                            return
-                    for chunk in state.chunks(state.decoder.end(), response):
-                        yield chunk
-                    if state.done:
-                        return
-                    failure: Exception = state.truncated(response)
-                except _TRANSPORT_ERRORS as exc:
-                    failure = wrap_transport_error(exc, response.request)
-                resume_from = None if resumed else resumable_id(state)
-                if resume_from is None:
-                    raise failure
-                # The connection broke mid-answer: ask for the rest, once.
-                resumed = True
-                await response.aclose()
-                state.decoder = SSEDecoder()
-                response = self._response = await self._open(resume_from)
-        finally:
-            await response.aclose()
-            stream_id = stream_id_of(state)
-            if not state.done and self._cancel is not None and stream_id is not None:
-                # Stopped early: tell the gateway, so the upstream stops generating too.
-                with contextlib.suppress(Exception):
-                    await self._cancel(stream_id)
 
     async def aclose(self) -> None:
         """Stop reading and release the connection; safe to call more than once."""
@@ -235,6 +269,12 @@ class AsyncChatStream(_StreamAccess):
             # RuntimeError: another task is iterating right now; closing the response ends it.
             with contextlib.suppress(RuntimeError):
                 await self._iterator.aclose()
+        elif self._response is not None and self._cancel is not None:
+            # Entered but never read: the iterator's cleanup will not run, so stop it here.
+            stream_id = stream_to_cancel(self._state, self._response)
+            if stream_id is not None:
+                with contextlib.suppress(Exception):
+                    await self._cancel(stream_id)
         if self._response is not None:
             await self._response.aclose()
 
@@ -269,6 +309,43 @@ class AsyncChatStream(_StreamAccess):
         return self._state.accumulator.text
 
 
+def _iterate(
+    response: httpx.Response,
+    reopen: Callable[[str | None], httpx.Response],
+    cancel: Callable[[str], None] | None,
+    state: StreamState,
+    live: _Live,
+) -> Generator[ChatCompletionChunk, None, None]:
+    resumed = False
+    try:
+        while True:
+            try:
+                for data in response.iter_bytes():
+                    yield from state.chunks(state.decoder.feed(data), response)
+                    if state.done:
+                        return
+                yield from state.chunks(state.decoder.end(), response)
+                if state.done:
+                    return
+                failure: Exception = state.truncated(response)
+                cause: BaseException | None = None
+            except _TRANSPORT_ERRORS as exc:
+                failure, cause = wrap_transport_error(exc, response.request), exc
+            resume_from = None if resumed else resumable_id(state)
+            if resume_from is None:
+                raise failure from cause
+            resumed = True
+            response.close()
+            state.decoder = SSEDecoder()
+            response = live.response = reopen(resume_from)
+    finally:
+        response.close()
+        stream_id = stream_to_cancel(state, response)
+        if cancel is not None and stream_id is not None:
+            with contextlib.suppress(Exception):
+                cancel(stream_id)
+
+
 class ChatStream(_StreamAccess):
     """The blocking twin of :class:`AsyncChatStream`: an iterator and a context manager."""
 
@@ -279,17 +356,17 @@ class ChatStream(_StreamAccess):
     ) -> None:
         self._open = open_response
         self._cancel = cancel
-        self._response = None
+        self._live = _Live()
         self._state = StreamState()
         self._iterator: Generator[ChatCompletionChunk, None, None] | None = None
         self._closed = False
 
     def _start(self) -> httpx.Response:
-        if self._response is None:
+        if self._live.response is None:
             if self._closed:
                 raise RuntimeError("The stream was closed before it started.")
-            self._response = self._open(None)
-        return self._response
+            self._live.response = self._open(None)
+        return self._live.response
 
     def __enter__(self) -> Self:
         self._start()
@@ -310,39 +387,9 @@ class ChatStream(_StreamAccess):
         if self._iterator is None:
             if self._closed:
                 raise StopIteration
-            self._iterator = self._iterate()
+            response = self._start()
+            self._iterator = _iterate(response, self._open, self._cancel, self._state, self._live)
         return next(self._iterator)
-
-    def _iterate(self) -> Generator[ChatCompletionChunk, None, None]:
-        response = self._start()
-        state = self._state
-        resumed = False
-        try:
-            while True:
-                try:
-                    for data in response.iter_bytes():
-                        yield from state.chunks(state.decoder.feed(data), response)
-                        if state.done:
-                            return
-                    yield from state.chunks(state.decoder.end(), response)
-                    if state.done:
-                        return
-                    failure: Exception = state.truncated(response)
-                except _TRANSPORT_ERRORS as exc:
-                    failure = wrap_transport_error(exc, response.request)
-                resume_from = None if resumed else resumable_id(state)
-                if resume_from is None:
-                    raise failure
-                resumed = True
-                response.close()
-                state.decoder = SSEDecoder()
-                response = self._response = self._open(resume_from)
-        finally:
-            response.close()
-            stream_id = stream_id_of(state)
-            if not state.done and self._cancel is not None and stream_id is not None:
-                with contextlib.suppress(Exception):
-                    self._cancel(stream_id)
 
     def close(self) -> None:
         """Stop reading and release the connection; safe to call more than once."""
@@ -351,6 +398,11 @@ class ChatStream(_StreamAccess):
             # ValueError: "generator already executing" (closed from another thread).
             with contextlib.suppress(ValueError):
                 self._iterator.close()
+        elif self._response is not None and self._cancel is not None:
+            stream_id = stream_to_cancel(self._state, self._response)
+            if stream_id is not None:
+                with contextlib.suppress(Exception):
+                    self._cancel(stream_id)
         if self._response is not None:
             self._response.close()
 

@@ -87,8 +87,10 @@ class EventStreamResponse(Response):
         linger_s: float = 0.0,
         others_reading: Callable[[], bool] | None = None,
         on_start: Callable[[Callable[[], None]], None] | None = None,
+        headers: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
         self.on_start = on_start
+        self.extra_headers = headers or []
         # Headers are sent by __call__; Response's own body machinery is not used.
         self.linger_s = linger_s
         self.others_reading = others_reading
@@ -151,7 +153,11 @@ class EventStreamResponse(Response):
         helpers = [asyncio.create_task(listen()), asyncio.create_task(monitor())]
         status, error = "success", None
         try:
-            start: Message = {"type": "http.response.start", "status": 200, "headers": SSE_HEADERS}
+            start: Message = {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": SSE_HEADERS + self.extra_headers,
+            }
             await send(start)
             async for event in self.events:
                 watch.sending_since = loop.time()
@@ -234,6 +240,7 @@ def stream_response(
         linger_s=linger_s,
         others_reading=lambda: log.readers > 0,
         on_start=lambda stop: setattr(log, "cancel", stop),
+        headers=[(b"x-stream-id", log.stream_id.encode())],
     )
 
 

@@ -430,7 +430,9 @@ def _normalise_address(address: str) -> str:
     return f"{parts.scheme or 'http'}://{parts.hostname or '127.0.0.1'}:{parts.port}"
 
 
-def serve(*, model_path: Path, port: int, threads: int, alias: str, ctx: int) -> None:
+def serve(
+    *, model_path: Path, port: int, threads: int, alias: str, ctx: int, max_tokens: int
+) -> None:
     """Load the model, listen, print READY, and block until SIGTERM/SIGINT."""
     import xllamacpp
 
@@ -447,6 +449,9 @@ def serve(*, model_path: Path, port: int, threads: int, alias: str, ctx: int) ->
     params.hostnames = ["127.0.0.1"]
     params.port = port
     params.n_ctx = ctx
+    # A 135M model asked for an essay tends to loop until its context is full; cap answers
+    # that set no max_tokens of their own.
+    params.n_predict = max_tokens
     params.n_parallel = 1
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
@@ -468,6 +473,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="1 is robust on a busy 2-core box")
     parser.add_argument("--alias", default=DEFAULT_ALIAS, help="the model id clients send")
     parser.add_argument("--ctx", type=int, default=2048, help="context length in tokens")
+    parser.add_argument(
+        "--max-tokens", type=int, default=200, help="answer length when a request sets none"
+    )
     args = parser.parse_args(argv)
     model_path: Path
     try:
@@ -484,6 +492,7 @@ def main(argv: list[str] | None = None) -> None:
         threads=args.threads,
         alias=args.alias,
         ctx=args.ctx,
+        max_tokens=args.max_tokens,
     )
 
 
