@@ -89,11 +89,14 @@ def sqlite_gateway(
     gw.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def examples_gateway(
     workdir: Path, fake_upstream: Any, local_model_process: Any
 ) -> Iterator[GatewayProcess]:
-    """The gateway the seed examples expect: http://localhost:8003, team acme-corp."""
+    """The gateway the seed examples expect: http://localhost:8003, team acme-corp.
+
+    Module-scoped: port 8003 is also where the docs build starts its demo gateway.
+    """
     url = f"sqlite+aiosqlite:///{workdir / 'examples.db'}"
     gw = GatewayProcess.start(
         config=_config(fake_upstream, local_model_process),

@@ -21,7 +21,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import psutil  # type: ignore[import-untyped]  # no types-psutil in the dev group
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -63,39 +62,8 @@ def text(prompt: str, max_tokens: int | None = None) -> str:
 # --- fixtures ---------------------------------------------------------------------------
 
 
-def _listens_on(pid: int, port: int) -> bool:
-    process = psutil.Process(pid)
-    connections = (
-        process.net_connections(kind="tcp")
-        if hasattr(process, "net_connections")
-        else process.connections(kind="tcp")
-    )
-    return any(c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in connections)
-
-
-def _ensure_our_gateway(gateway: GatewayProcess, timeout: float = 60.0) -> None:
-    """Fail clearly unless this session's gateway process is the one serving :8003.
-
-    ``GatewayProcess.wait_ready`` accepts any 200 from ``/health`` on the port, so a
-    stray gateway already listening on 8003 would otherwise receive these tests while
-    ours dies with "address already in use".
-    """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if gateway.process.poll() is not None:
-            pytest.fail(
-                f"the examples gateway exited (is another process listening on {EXAMPLES_PORT}?):"
-                f"\n{gateway.log_path.read_text()[-2000:]}"
-            )
-        if _listens_on(gateway.process.pid, EXAMPLES_PORT):
-            return
-        time.sleep(0.1)
-    pytest.fail(f"the examples gateway is not listening on {EXAMPLES_PORT} after {timeout}s")
-
-
 @pytest.fixture(scope="module")
 def acme(examples_gateway: GatewayProcess) -> Admin:
-    _ensure_our_gateway(examples_gateway)
     return Admin(examples_gateway.url)
 
 
