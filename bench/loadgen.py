@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import math
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence
@@ -32,6 +32,8 @@ from typing import Any
 import aiohttp
 import orjson
 import psutil  # type: ignore[import-untyped]  # no types-psutil in the dev group
+
+from bench.procs import TreeCPU
 
 
 @dataclass
@@ -64,11 +66,16 @@ class LoadResult:
     gap_p50_ms: float | None
     gap_p99_ms: float | None
     gap_max_ms: float | None
+    content_gap_p99_ms: float | None  # gaps between events before [DONE] only
     done_wait_p50_ms: float | None
     done_wait_p99_ms: float | None
     events_per_request: float | None
     cpu_ms_per_request: dict[str, float | None]  # watched trees and "loadgen"
+    # The kernel counts process CPU in clock ticks (10 ms here): each figure above is
+    # only good to about +- one tick spread over the calls, which matters at c=1 x 20 ms.
+    cpu_resolution_ms_per_request: float | None
     cpu_percent: dict[str, float]  # of one core, over the window
+    rss_mb: dict[str, float]  # at the end of the window: growth across cells shows leaks
     machine_busy_percent: float  # all cores summed: 200 = two cores busy
     others_percent: float  # busy CPU nobody watched (neighbours, the kernel)
     started_in_window: int
@@ -98,23 +105,7 @@ def percentile(ordered: Sequence[float], q: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-class _TreeCPU:
-    """User + system seconds of a process and its live descendants."""
-
-    def __init__(self, pid: int) -> None:
-        self._root = psutil.Process(pid)
-
-    def seconds(self) -> float:
-        total = 0.0
-        try:
-            procs = [self._root, *self._root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return 0.0
-        for proc in procs:
-            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-                times = proc.cpu_times()
-                total += times.user + times.system
-        return total
+_TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def _machine_busy_seconds() -> float:
@@ -128,11 +119,14 @@ class _CPUSample:
     at: float
     trees: dict[str, float]
     machine: float
+    rss_mb: dict[str, float] = field(default_factory=dict)
 
 
-def _sample(trees: dict[str, _TreeCPU]) -> _CPUSample:
+def _sample(trees: dict[str, TreeCPU], with_rss: bool = False) -> _CPUSample:
     at = time.perf_counter()
-    return _CPUSample(at, {name: t.seconds() for name, t in trees.items()}, _machine_busy_seconds())
+    cpu = {name: t.seconds() for name, t in trees.items()}
+    rss = {name: t.rss_mb() for name, t in trees.items()} if with_rss else {}
+    return _CPUSample(at, cpu, _machine_busy_seconds(), rss)
 
 
 def _content_of_first_choice(payload: bytes) -> bool:
@@ -214,8 +208,8 @@ async def _job_paths(session: aiohttp.ClientSession, spec: LoadSpec) -> list[str
 
 
 async def run_load(spec: LoadSpec) -> LoadResult:
-    trees = {name: _TreeCPU(pid) for name, pid in spec.watch.items()}
-    trees["loadgen"] = _TreeCPU(psutil.Process().pid)
+    trees = {name: TreeCPU(pid) for name, pid in spec.watch.items()}
+    trees["loadgen"] = TreeCPU(psutil.Process().pid)
     body = orjson.dumps(spec.body)
     headers = {"Content-Type": "application/json", **spec.headers}
     connector = aiohttp.TCPConnector(limit=0)
@@ -234,7 +228,7 @@ async def run_load(spec: LoadSpec) -> LoadResult:
             await asyncio.sleep(max(0.0, window_start - time.perf_counter()))
             edges.append(_sample(trees))
             await asyncio.sleep(max(0.0, window_end - time.perf_counter()))
-            edges.append(_sample(trees))
+            edges.append(_sample(trees, with_rss=True))
 
         async def worker(path: str) -> None:
             url = spec.url + path
@@ -259,6 +253,9 @@ def _summarise(records: list[_Record], first: _CPUSample, last: _CPUSample) -> L
     ttft = sorted(r.ttft * 1000 for r in good if r.ttft is not None)
     latency = sorted((r.end - r.start) * 1000 for r in good)
     gaps = sorted(g * 1000 for r in good for g in r.gaps)
+    content_gaps = sorted(
+        g * 1000 for r in good for g in (r.gaps[:-1] if r.done_wait is not None else r.gaps)
+    )
     done_waits = sorted(r.done_wait * 1000 for r in good if r.done_wait is not None)
     ok = len(good)
     cpu_ms: dict[str, float | None] = {}
@@ -282,11 +279,14 @@ def _summarise(records: list[_Record], first: _CPUSample, last: _CPUSample) -> L
         gap_p50_ms=percentile(gaps, 50),
         gap_p99_ms=percentile(gaps, 99),
         gap_max_ms=gaps[-1] if gaps else None,
+        content_gap_p99_ms=percentile(content_gaps, 99),
         done_wait_p50_ms=percentile(done_waits, 50),
         done_wait_p99_ms=percentile(done_waits, 99),
         events_per_request=sum(r.events for r in good) / ok if ok else None,
         cpu_ms_per_request=cpu_ms,
+        cpu_resolution_ms_per_request=_TICK_MS / ok if ok else None,
         cpu_percent=cpu_pct,
+        rss_mb=last.rss_mb,
         machine_busy_percent=100 * busy / window_s,
         others_percent=100 * max(0.0, busy - watched) / window_s,
         started_in_window=sum(1 for r in records if first.at <= r.start <= last.at),

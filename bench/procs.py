@@ -20,6 +20,9 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import psutil  # type: ignore[import-untyped]  # no types-psutil in the dev group
 
 READY_PREFIX = b"READY "
 _LOG_TAIL = 3000
@@ -142,3 +145,31 @@ def wait_http_ok(child: Child, url: str, timeout_s: float) -> None:
             pass
         time.sleep(0.2)
     raise child.fail(f"did not answer 200 on {url} within {timeout_s:g} s")
+
+
+class TreeCPU:
+    """User + system seconds (and resident memory) of a process and its live descendants."""
+
+    def __init__(self, pid: int) -> None:
+        self._root = psutil.Process(pid)
+
+    def _tree(self) -> list[Any]:
+        try:
+            return [self._root, *self._root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def seconds(self) -> float:
+        total = 0.0
+        for proc in self._tree():
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                times = proc.cpu_times()
+                total += times.user + times.system
+        return total
+
+    def rss_mb(self) -> float:
+        total = 0
+        for proc in self._tree():
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                total += proc.memory_info().rss
+        return total / 2**20

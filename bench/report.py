@@ -20,6 +20,9 @@ from bench.loadgen import LoadResult
 CPU_RATIO_LIMIT = 2.0
 CPU_RATIO_AIM = 1.5
 STALL_FACTOR = 2.0
+# Half a core taken by processes we do not watch: on a 2-core box the cell's latency
+# numbers then say as much about the neighbour as about the target.
+NOISY_OTHERS_PERCENT = 50.0
 
 
 @dataclass(frozen=True, order=True)
@@ -56,9 +59,12 @@ class Row:
     latency_p50_ms: float | None
     gap_p50_ms: float | None
     gap_p99_ms: float | None
+    content_gap_p99_ms: float | None
     done_wait_p99_ms: float | None
     cpu_ms_per_request: float | None
+    cpu_resolution_ms: float | None
     cpu_percent: float | None
+    rss_mb: float | None
     upstream_cpu_ms_per_request: float | None
     loadgen_cpu_ms_per_request: float | None
     others_percent: float | None
@@ -70,6 +76,9 @@ class CpuVerdict:
     ratio: float | None
     gateway_ms: float | None
     bare_ms: float | None
+    gateway_resolution_ms: float | None
+    bare_resolution_ms: float | None
+    others_percent: float | None  # the worse of the two runs' neighbour CPU
 
     @property
     def passed(self) -> bool | None:
@@ -78,9 +87,14 @@ class CpuVerdict:
 
 @dataclass
 class StallVerdict:
+    """Every gap counts, the one before ``[DONE]`` too: a client's stream ends only there."""
+
     cell: Cell
     limit_ms: float
     gap_p99_ms: dict[str, float | None]  # per target; the verdict is the gateway's
+    content_gap_p99_ms: float | None  # the gateway's, without the wait for [DONE]
+    done_wait_p99_ms: float | None
+    others_percent: float | None
 
     @property
     def passed(self) -> bool | None:
@@ -176,9 +190,12 @@ def build_report(
                     latency_p50_ms=_median(r.latency_p50_ms for r in mine),
                     gap_p50_ms=_median(r.gap_p50_ms for r in mine),
                     gap_p99_ms=_median(r.gap_p99_ms for r in mine),
+                    content_gap_p99_ms=_median(r.content_gap_p99_ms for r in mine),
                     done_wait_p99_ms=_median(r.done_wait_p99_ms for r in mine),
                     cpu_ms_per_request=_median(r.cpu_ms_per_request.get("target") for r in mine),
+                    cpu_resolution_ms=_median(r.cpu_resolution_ms_per_request for r in mine),
                     cpu_percent=_median(r.cpu_percent.get("target") for r in mine),
+                    rss_mb=_median(r.rss_mb.get("target") for r in mine),
                     upstream_cpu_ms_per_request=_median(
                         r.cpu_ms_per_request.get("upstream") for r in mine
                     ),
@@ -199,21 +216,52 @@ def build_report(
                     _paired(runs, cell, "gateway", "bare", _cpu_ratio),
                     row["gateway"].cpu_ms_per_request,
                     row["bare"].cpu_ms_per_request,
+                    row["gateway"].cpu_resolution_ms,
+                    row["bare"].cpu_resolution_ms,
+                    _worst(row["gateway"].others_percent, row["bare"].others_percent),
                 )
             )
     if "gateway" in targets and cells:
         top = max(c.concurrency for c in cells)
         for cell in cells:
             if cell.concurrency == top and cell.delay_ms > 0:
-                gaps = {r.target: r.gap_p99_ms for r in rows if r.cell == cell}
-                stall_verdicts.append(StallVerdict(cell, STALL_FACTOR * cell.delay_ms, gaps))
+                by_target = {r.target: r for r in rows if r.cell == cell}
+                stall_verdicts.append(
+                    StallVerdict(
+                        cell,
+                        STALL_FACTOR * cell.delay_ms,
+                        {t: r.gap_p99_ms for t, r in by_target.items()},
+                        by_target["gateway"].content_gap_p99_ms,
+                        by_target["gateway"].done_wait_p99_ms,
+                        by_target["gateway"].others_percent,
+                    )
+                )
     return Report(meta, runs, rows, cpu_verdicts, stall_verdicts)
+
+
+def _worst(*values: float | None) -> float | None:
+    present = [v for v in values if v is not None]
+    return max(present) if present else None
+
+
+def _noise(others_percent: float | None, rounds: int) -> str:
+    if others_percent is None or others_percent < NOISY_OTHERS_PERCENT:
+        return ""
+    advice = "try --rounds 3" if rounds < 3 else "rerun when the machine is quieter"
+    return f"  [noisy: others {others_percent:.0f}% of a core; {advice}]"
 
 
 def _num(value: float | None, digits: int = 1, signed: bool = False) -> str:
     if value is None:
         return "-"
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def _pm(value: float | None, resolution: float | None) -> str:
+    """A CPU figure with its tick resolution, shown once it is 5 % of the value or more."""
+    if value is None or resolution is None or resolution < 0.05 * value:
+        return _num(value, 2)
+    return f"{value:.2f}+-{resolution:.2f}"
 
 
 _COLUMNS = (
@@ -224,9 +272,11 @@ _COLUMNS = (
     "+TTFT p50",
     "+TTFT p99",
     "gap p99",
+    "content gap p99",
     "DONE wait p99",
     "CPU ms/req",
     "CPU %",
+    "RSS MB",
     "ok",
     "err",
     "others %",
@@ -242,9 +292,11 @@ def _cells(row: Row) -> list[str]:
         _num(row.added_ttft_p50_ms, signed=True),
         _num(row.added_ttft_p99_ms, signed=True),
         _num(row.gap_p99_ms),
+        _num(row.content_gap_p99_ms),
         _num(row.done_wait_p99_ms),
         _num(row.cpu_ms_per_request, 2),
         _num(row.cpu_percent, 0),
+        _num(row.rss_mb, 0),
         str(row.ok),
         str(row.errors),
         _num(row.others_percent, 0),
@@ -253,6 +305,7 @@ def _cells(row: Row) -> list[str]:
 
 def verdict_lines(report: Report) -> list[str]:
     lines: list[str] = []
+    rounds = int(report.meta.get("rounds", 1))
     if report.cpu_verdicts:
         lines.append(
             f"VERDICT gateway CPU / bare relay CPU per streamed request "
@@ -269,7 +322,9 @@ def verdict_lines(report: Report) -> list[str]:
                 status = "FAIL"
             lines.append(
                 f"  {v.cell.label:<14} {_num(v.ratio, 2):>6}x  (gateway "
-                f"{_num(v.gateway_ms, 2)} ms, bare {_num(v.bare_ms, 2)} ms)  {status}"
+                f"{_pm(v.gateway_ms, v.gateway_resolution_ms)} ms, "
+                f"bare {_pm(v.bare_ms, v.bare_resolution_ms)} ms)  {status}"
+                + _noise(v.others_percent, rounds)
             )
     for s in report.stall_verdicts:
         gap = s.gap_p99_ms.get("gateway")
@@ -277,7 +332,13 @@ def verdict_lines(report: Report) -> list[str]:
         context = ", ".join(f"{t} {_num(g)} ms" for t, g in s.gap_p99_ms.items() if t != "gateway")
         lines.append(
             f"VERDICT no stall at {s.cell.label}: gateway chunk-gap p99 {_num(gap)} ms "
-            f"<= {s.limit_ms:g} ms  {status}" + (f"  ({context})" if context else "")
+            f"<= {s.limit_ms:g} ms  {status}"
+            + (f"  ({context})" if context else "")
+            + _noise(s.others_percent, rounds)
+        )
+        lines.append(
+            f"  gateway without the last gap: content-gap p99 {_num(s.content_gap_p99_ms)} ms;"
+            f" last event -> [DONE] p99 {_num(s.done_wait_p99_ms)} ms"
         )
     for run in report.failed_runs:
         lines.append(f"FAILED RUN r{run.round} {run.cell.label} {run.target}: {run.failure}")
@@ -307,9 +368,10 @@ def legend() -> str:
     return (
         "TTFT/gap in ms; +TTFT = target minus direct, paired per round; "
         "CPU = target process tree over the measured window (direct has none); "
-        "DONE wait = last event to [DONE] (the gateway writes its accounting record there); "
-        "CPU % of one core; others % = machine CPU no watched process used "
-        "(neighbours: high values mean noisy numbers)."
+        "gap = between SSE data events incl. [DONE]; content gap = without the last one; "
+        "DONE wait = last event to [DONE] (the gateway commits its call record first); "
+        "CPU % of one core; RSS at the end of the window; "
+        "others % = machine CPU no watched process used (high: noisy numbers)."
     )
 
 
@@ -322,6 +384,12 @@ def markdown(report: Report) -> str:
         f"{meta.get('cpus', '?')} CPUs · {meta.get('rounds', '?')} round(s) x "
         f"{meta.get('duration_s', '?')} s (+{meta.get('warmup_s', '?')} s warm-up) per cell · "
         f"{meta.get('tokens', '?')}-token streams",
+        "",
+        "Idle CPU (% of a core, no traffic): "
+        + (
+            ", ".join(f"{k} {v:.2f}%" for k, v in meta.get("idle_cpu_percent", {}).items())
+            or "not sampled"
+        ),
         "",
         "| " + " | ".join(_COLUMNS) + " |",
         "|" + "|".join("---" for _ in _COLUMNS) + "|",

@@ -31,9 +31,9 @@ import psutil  # type: ignore[import-untyped]  # no types-psutil in the dev grou
 
 from bench import profile, report
 from bench.loadgen import LoadResult
-from bench.procs import spawn
+from bench.procs import StartError, TreeCPU, spawn
 from bench.report import Cell, Run
-from bench.targets import REPO_ROOT, TARGET_NAMES, Stack, Target, started
+from bench.targets import REPO_ROOT, TARGET_NAMES, Stack, Target, bench_env, started
 
 DEFAULT_OUT = REPO_ROOT / "bench" / "results" / "latest"
 _SETUP_ALLOWANCE_S = 30.0  # per-worker job creation before the clock starts
@@ -53,7 +53,11 @@ def _names(text: str) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     p.add_argument("--targets", type=_names, default=list(TARGET_NAMES), help="comma list")
     p.add_argument("--conc", type=_ints, default=[1, 64], help="concurrencies, e.g. 1,64")
     p.add_argument("--delays", type=_ints, default=[0, 20], help="ms per token, e.g. 0,20")
@@ -62,7 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=float, default=1.0, help="discarded seconds per run")
     p.add_argument("--rounds", type=int, default=1, help="medians over rounds")
     p.add_argument("--timeout", type=float, default=30.0, help="per-request timeout, s")
-    p.add_argument("--quiet-wait", type=float, default=3.0, help="max s to wait for idle CPU")
+    p.add_argument("--quiet-wait", type=float, default=2.0, help="max s to wait for idle CPU")
+    p.add_argument(
+        "--idle-sample", type=float, default=2.0, help="s of no-load CPU sampling (0: skip)"
+    )
+    p.add_argument(
+        "--database-url",
+        default=None,
+        help="gateway database (default: a fresh SQLite file), e.g. postgresql+asyncpg://...",
+    )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results directory")
     p.add_argument(
         "--profile",
@@ -84,10 +96,17 @@ def _wait_quiet(max_wait_s: float) -> None:
             return
 
 
-def _loadgen_env() -> dict[str, str]:
-    existing = os.environ.get("PYTHONPATH")
-    path = f"{REPO_ROOT}{os.pathsep}{existing}" if existing else str(REPO_ROOT)
-    return {**os.environ, "PYTHONPATH": path}
+def idle_cpu_percent(stack: Stack, seconds: float) -> dict[str, float]:
+    """CPU a process burns with no traffic (timers, background tasks), as % of one core.
+
+    At c=1 x 20 ms a call takes ~0.4 s, so 1 % idle CPU alone adds ~4 ms per call:
+    this is what to subtract, mentally, before blaming the request path.
+    """
+    trees = {"upstream": TreeCPU(stack.upstream.pid)}
+    trees |= {name: TreeCPU(t.pid) for name, t in stack.targets.items() if t.pid is not None}
+    before = {name: tree.seconds() for name, tree in trees.items()}
+    time.sleep(seconds)
+    return {name: 100 * (tree.seconds() - before[name]) / seconds for name, tree in trees.items()}
 
 
 def run_one(
@@ -118,7 +137,7 @@ def run_one(
         "loadgen",
         [sys.executable, "-m", "bench.loadgen", "--spec", str(spec_path), "--out", str(out_path)],
         logs / "loadgen.log",
-        env=_loadgen_env(),
+        env=bench_env(),
     )
     sampler = None
     if args.profile and target.name == "gateway" and target.pid is not None:
@@ -196,12 +215,71 @@ def _meta(args: argparse.Namespace) -> dict[str, Any]:
         "warmup_s": args.warmup,
         "rounds": args.rounds,
         "request_timeout_s": args.timeout,
+        "gateway_database": _redacted(args.database_url) if args.database_url else "sqlite",
     }
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for a results file that may be shared."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    return f"{scheme}{sep}{credentials.split(':', 1)[0]}:***@{host}"
 
 
 def _raise_on_sigterm(signum: int, frame: FrameType | None) -> None:
     # nox or CI stopping us must still run every ``finally`` that stops a child.
     raise SystemExit(128 + signum)
+
+
+def measure(
+    args: argparse.Namespace, cells: list[Cell], meta: dict[str, Any], logs: Path
+) -> list[Run]:
+    """Every round x cell x target, with the targets started once for the whole matrix."""
+    runs: list[Run] = []
+    workdir = Path(tempfile.mkdtemp(prefix="saasllm-bench-"))  # config and SQLite file
+    try:
+        print(f"starting {', '.join(args.targets)} (logs in {logs}) ...", flush=True)
+        began = time.monotonic()
+        with started(
+            args.targets, args.delays, args.tokens, workdir, logs, args.database_url
+        ) as stack:
+            print(f"ready in {time.monotonic() - began:.1f} s", flush=True)
+            if args.idle_sample > 0:
+                idle = idle_cpu_percent(stack, args.idle_sample)
+                meta["idle_cpu_percent"] = idle
+                shares = ", ".join(f"{name} {pct:.2f}%" for name, pct in idle.items())
+                print(f"idle CPU over {args.idle_sample:g} s: {shares}", flush=True)
+            for rnd in range(1, args.rounds + 1):
+                shift = (rnd - 1) % len(args.targets)
+                order = args.targets[shift:] + args.targets[:shift]
+                for cell in cells:
+                    for name in order:
+                        _wait_quiet(args.quiet_wait)
+                        run = run_one(rnd, cell, stack.targets[name], stack, args, workdir, logs)
+                        runs.append(run)
+                        print(_progress(run), flush=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return runs
+
+
+def publish(result: report.Report, out: Path, profiled: bool) -> None:
+    json_path, md_path = report.write(result, out)
+    print()
+    print(report.text_table(result))
+    print(report.legend())
+    print()
+    print("\n".join(report.verdict_lines(result)))
+    if profiled:
+        summaries = [
+            profile.render(raw.stem, profile.summarise(raw))
+            for raw in sorted((out / "profiles").glob("*.raw"))
+        ]
+        (out / "profiles" / "summary.txt").write_text("\n\n".join(summaries) + "\n")
+        print("\n" + "\n\n".join(summaries))
+    print(f"\nwrote {json_path} and {md_path}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -217,40 +295,15 @@ def main(argv: list[str] | None = None) -> int:
     logs.mkdir(parents=True)
     meta = _meta(args)
     cells = [Cell(d, c) for d in args.delays for c in args.conc]
-    runs: list[Run] = []
-    workdir = Path(tempfile.mkdtemp(prefix="saasllm-bench-"))
+    began = time.monotonic()
     try:
-        print(f"starting {', '.join(args.targets)} (logs in {logs}) ...", flush=True)
-        began = time.monotonic()
-        with started(args.targets, args.delays, args.tokens, workdir, logs) as stack:
-            print(f"ready in {time.monotonic() - began:.1f} s", flush=True)
-            for rnd in range(1, args.rounds + 1):
-                shift = (rnd - 1) % len(args.targets)
-                order = args.targets[shift:] + args.targets[:shift]
-                for cell in cells:
-                    for name in order:
-                        _wait_quiet(args.quiet_wait)
-                        run = run_one(rnd, cell, stack.targets[name], stack, args, workdir, logs)
-                        runs.append(run)
-                        print(_progress(run), flush=True)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        runs = measure(args, cells, meta, logs)
+    except StartError as exc:
+        print(f"bench: could not start the targets: {exc}", file=sys.stderr)
+        return 2
     meta["wall_s"] = round(time.monotonic() - began, 1)
     result = report.build_report(runs, cells, args.targets, meta)
-    json_path, md_path = report.write(result, out)
-    print()
-    print(report.text_table(result))
-    print(report.legend())
-    print()
-    print("\n".join(report.verdict_lines(result)))
-    if args.profile:
-        summaries = [
-            profile.render(raw.stem, profile.summarise(raw))
-            for raw in sorted((out / "profiles").glob("*.raw"))
-        ]
-        (out / "profiles" / "summary.txt").write_text("\n\n".join(summaries) + "\n")
-        print("\n" + "\n\n".join(summaries))
-    print(f"\nwrote {json_path} and {md_path}")
+    publish(result, out, args.profile)
     if result.failed_runs:
         return 1
     if args.strict and not result.verdicts_pass:

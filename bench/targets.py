@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -35,10 +35,13 @@ class Target:
     path: str
     pid: int | None  # the process tree whose CPU is the target's; None for ``direct``
     headers: dict[str, str] = field(default_factory=dict)
+    # "openai": raw model names, ``stream: true``; "job": our job API, a model group per
+    # delay and one job per load-generator worker (created before the clock starts).
+    api: Literal["openai", "job"] = "openai"
     job_create_path: str | None = None
 
     def body(self, delay_ms: int, tokens: int) -> dict[str, Any]:
-        if self.job_create_path is not None:
+        if self.api == "job":
             return {
                 "model": f"d{delay_ms}",
                 "messages": _PROMPT,
@@ -147,7 +150,7 @@ def _start_bare(upstream_url: str, logs: Path) -> tuple[Child, Target]:
         "bare relay",
         [sys.executable, "-m", "bench.bare_relay", "--upstream", upstream_url + "/v1"],
         logs / "bare.log",
-        env={**os.environ, "PYTHONPATH": _pythonpath()},
+        env=bench_env(),
         ready_line=True,
     )
     url = wait_ready_line(child, 30)
@@ -155,13 +158,20 @@ def _start_bare(upstream_url: str, logs: Path) -> tuple[Child, Target]:
     return child, Target("bare", url, "/v1/chat/completions", child.pid)
 
 
-def _pythonpath() -> str:
+def bench_env() -> dict[str, str]:
+    """Our environment, plus the repo root on ``sys.path`` so ``-m bench.*`` imports anywhere."""
     existing = os.environ.get("PYTHONPATH")
-    return f"{REPO_ROOT}{os.pathsep}{existing}" if existing else str(REPO_ROOT)
+    path = f"{REPO_ROOT}{os.pathsep}{existing}" if existing else str(REPO_ROOT)
+    return {**os.environ, "PYTHONPATH": path}
 
 
 def _start_gateway(
-    upstream_url: str, delays: Sequence[int], tokens: int, workdir: Path, logs: Path
+    upstream_url: str,
+    delays: Sequence[int],
+    tokens: int,
+    workdir: Path,
+    logs: Path,
+    database_url: str | None,
 ) -> tuple[Child, Target]:
     config_path = workdir / "gateway.yaml"
     config = gateway_config(upstream_url + "/v1", delays, tokens)
@@ -189,7 +199,7 @@ def _start_gateway(
             "--config",
             str(config_path),
             "--database-url",
-            f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
+            database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
         ],
         logs / "gateway.log",
         env=env,
@@ -203,6 +213,7 @@ def _start_gateway(
         "/api/jobs/{job}/llm-call-stream",
         child.pid,
         headers={"Authorization": f"Bearer {BENCH_KEY}"},
+        api="job",
         job_create_path="/api/jobs/create",
     )
     return child, target
@@ -210,9 +221,18 @@ def _start_gateway(
 
 @contextmanager
 def started(
-    names: Sequence[str], delays: Sequence[int], tokens: int, workdir: Path, logs: Path
+    names: Sequence[str],
+    delays: Sequence[int],
+    tokens: int,
+    workdir: Path,
+    logs: Path,
+    database_url: str | None = None,
 ) -> Iterator[Stack]:
-    """Start the upstream and the named targets; everything is stopped on the way out."""
+    """Start the upstream and the named targets; everything is stopped on the way out.
+
+    The gateway gets a fresh SQLite file in ``workdir`` unless ``database_url`` names
+    another database (e.g. PostgreSQL, as in production; bootstrapping it is idempotent).
+    """
     with ExitStack() as stack:
         upstream, upstream_url = _start_upstream(logs)
         stack.callback(upstream.stop)
@@ -224,7 +244,9 @@ def started(
             if name == "bare":
                 child, target = _start_bare(upstream_url, logs)
             elif name == "gateway":
-                child, target = _start_gateway(upstream_url, delays, tokens, workdir, logs)
+                child, target = _start_gateway(
+                    upstream_url, delays, tokens, workdir, logs, database_url
+                )
             else:
                 raise ValueError(f"unknown target {name!r}; known: {', '.join(TARGET_NAMES)}")
             stack.callback(child.stop)
