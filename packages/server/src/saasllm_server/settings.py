@@ -65,7 +65,7 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Cut a client that accepts no data for this long."
     )
     resume_retention_s: float = Field(
-        default=60.0, ge=0, description="How long a finished job-API stream can be resumed."
+        default=30.0, ge=0, description="How long a finished job-API stream can be resumed."
     )
     resume_max_grace_s: float = Field(
         default=30.0,

@@ -10,7 +10,8 @@ from saasllm_server.domain.tenancy import Principal
 from saasllm_server.services import Gateway
 
 
-def gateway(request: Request) -> Gateway:
+async def gateway(request: Request) -> Gateway:
+    # async on purpose: FastAPI runs a plain ``def`` dependency on a worker thread.
     gw: Gateway = request.app.state.gateway
     return gw
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 
 import orjson
 from starlette.responses import Response
@@ -61,17 +61,103 @@ async def direct_events(call: StreamingCall) -> AsyncIterator[bytes]:
 
 
 class _Watch:
-    """Shared between the sender and its monitor; plain attributes, no locks needed."""
+    """One open stream as the sweeper sees it; plain attributes, no locks needed."""
 
-    __slots__ = ("ending", "gone", "gone_at", "last_sent", "sending_since", "too_slow")
+    __slots__ = (
+        "ending",
+        "gone",
+        "gone_at",
+        "heartbeat_s",
+        "last_sent",
+        "linger_s",
+        "others_reading",
+        "send",
+        "send_timeout_s",
+        "sending_since",
+        "task",
+        "too_slow",
+    )
 
-    def __init__(self, now: float) -> None:
+    def __init__(
+        self, task: asyncio.Task[object], send: Send, now: float, response: EventStreamResponse
+    ) -> None:
+        self.task = task
+        self.send = send
+        self.heartbeat_s = response.heartbeat_s
+        self.send_timeout_s = response.send_timeout_s
+        self.linger_s = response.linger_s
+        self.others_reading = response.others_reading
         self.ending = False
         self.gone = False
         self.gone_at: float | None = None
         self.too_slow = False
         self.last_sent = now
         self.sending_since: float | None = None
+
+    def stop(self, *, too_slow: bool = False) -> None:
+        if not self.ending:
+            if too_slow:
+                self.too_slow = True
+            else:
+                self.gone = True
+            self.task.cancel()
+
+    def check(self, now: float) -> None:
+        """The rare events of a stream, looked at a few times a second by the sweeper."""
+        if self.ending:
+            return
+        if self.gone_at is not None:
+            resumed = self.others_reading is not None and self.others_reading()
+            if now - self.gone_at >= self.linger_s and not resumed:
+                self.stop()
+        elif self.sending_since is not None:
+            if now - self.sending_since > self.send_timeout_s:
+                self.stop(too_slow=True)
+        elif now - self.last_sent >= self.heartbeat_s:
+            self.sending_since = now
+            _spawn(self._ping())
+
+    async def _ping(self) -> None:
+        await self.send({"type": "http.response.body", "body": PING_EVENT, "more_body": True})
+        self.sending_since = None
+        self.last_sent = asyncio.get_running_loop().time()
+
+
+class _Sweeper:
+    """One task for every open stream (not a timer task per stream): it sends heartbeats,
+    cuts clients that stopped reading, and ends lingering streams nobody resumed."""
+
+    TICK_S = 0.25
+
+    def __init__(self) -> None:
+        self._watches: set[_Watch] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, watch: _Watch) -> None:
+        self._watches.add(watch)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+
+    def remove(self, watch: _Watch) -> None:
+        self._watches.discard(watch)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._watches:
+            await asyncio.sleep(self.TICK_S)
+            now = loop.time()
+            for watch in list(self._watches):
+                watch.check(now)
+
+
+_SWEEPER = _Sweeper()
+_BACKGROUND: set[asyncio.Task[None]] = set()
+
+
+def _spawn(coroutine: Coroutine[object, object, None]) -> None:
+    task = asyncio.create_task(coroutine)
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)
 
 
 class EventStreamResponse(Response):
@@ -89,23 +175,23 @@ class EventStreamResponse(Response):
         on_start: Callable[[Callable[[], None]], None] | None = None,
         headers: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
-        self.on_start = on_start
-        self.extra_headers = headers or []
         # Headers are sent by __call__; Response's own body machinery is not used.
-        self.linger_s = linger_s
-        self.others_reading = others_reading
         self.events = events
         self.on_close = on_close
         self.status_code = 200
         self.background = None
         self.heartbeat_s = heartbeat_s
         self.send_timeout_s = send_timeout_s
+        self.linger_s = linger_s
+        self.others_reading = others_reading
+        self.on_start = on_start
+        self.extra_headers = headers or []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         task = asyncio.current_task()
         assert task is not None
         loop = asyncio.get_running_loop()
-        watch = _Watch(loop.time())
+        watch = _Watch(task, send, loop.time(), self)
 
         async def listen() -> None:
             while True:
@@ -116,41 +202,16 @@ class EventStreamResponse(Response):
                         return
                     if self.linger_s > 0:
                         # Keep reading the upstream into the stream's log (sends are no-ops
-                        # now) so the client can resume; the monitor ends it after linger_s.
+                        # now) so the client can resume; the sweeper ends it after linger_s.
                         watch.gone_at = loop.time()
                         return
-                    watch.gone = True
-                    task.cancel()
+                    watch.stop()
                     return
 
-        async def monitor() -> None:
-            tick = min(self.heartbeat_s, self.send_timeout_s, self.linger_s or 60) / 4
-            while not watch.ending:
-                await asyncio.sleep(tick)
-                now = loop.time()
-                if watch.gone_at is not None:
-                    resumed = self.others_reading is not None and self.others_reading()
-                    if now - watch.gone_at >= self.linger_s and not resumed:
-                        watch.gone = True
-                        task.cancel()
-                        return
-                    continue
-                if watch.sending_since is not None:
-                    if now - watch.sending_since > self.send_timeout_s:
-                        watch.too_slow = True
-                        task.cancel()
-                        return
-                elif now - watch.last_sent >= self.heartbeat_s and not watch.ending:
-                    await _send(send, watch, loop, PING_EVENT)
-
-        def stop() -> None:
-            if not watch.ending:
-                watch.gone = True
-                task.cancel()
-
         if self.on_start is not None:
-            self.on_start(stop)
-        helpers = [asyncio.create_task(listen()), asyncio.create_task(monitor())]
+            self.on_start(watch.stop)
+        listener = asyncio.create_task(listen())
+        _SWEEPER.add(watch)
         status, error = "success", None
         try:
             start: Message = {
@@ -176,16 +237,9 @@ class EventStreamResponse(Response):
             status, error = "cancelled", "client connection lost"
         finally:
             watch.ending = True
-            for helper in helpers:
-                helper.cancel()
+            _SWEEPER.remove(watch)
+            listener.cancel()
             await _close_quietly(self.on_close, status, error)
-
-
-async def _send(send: Send, watch: _Watch, loop: asyncio.AbstractEventLoop, body: bytes) -> None:
-    watch.sending_since = loop.time()
-    await send({"type": "http.response.body", "body": body, "more_body": True})
-    watch.sending_since = None
-    watch.last_sent = loop.time()
 
 
 async def _close_quietly(on_close: OnClose, status: str, error: str | None) -> None:

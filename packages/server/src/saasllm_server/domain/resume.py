@@ -9,6 +9,7 @@ the same ``ResumeStore`` protocol.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol
@@ -26,6 +27,7 @@ class StreamLog:
         "events",
         "expires_at",
         "job_id",
+        "on_close",
         "readers",
         "stream_id",
         "team_id",
@@ -41,6 +43,7 @@ class StreamLog:
         self.expires_at: float | None = None
         # Set by the response that drives the upstream: stops it (a client that is done).
         self.cancel: Callable[[], None] | None = None
+        self.on_close: Callable[[StreamLog], None] | None = None
         self._changed = asyncio.Event()
 
     def frame(self, event: bytes) -> bytes:
@@ -57,6 +60,8 @@ class StreamLog:
     def close(self, tail: bytes, retention_s: float) -> bytes:
         self.done = True
         self.expires_at = time.monotonic() + retention_s
+        if self.on_close is not None:
+            self.on_close(self)
         framed = self.frame(tail)
         self.events.append(framed)
         self._changed.set()
@@ -93,14 +98,21 @@ class ResumeStore(Protocol):
 
 
 class InProcessResumeStore:
+    """Logs by stream id; finished ones leave in expiry order (a heap, not a scan)."""
+
     def __init__(self) -> None:
         self._logs: dict[str, StreamLog] = {}
+        self._expiry: list[tuple[float, str]] = []
 
     def open(self, stream_id: str, team_id: str, job_id: str) -> StreamLog:
         self._sweep()
         log = StreamLog(stream_id, team_id, job_id)
+        log.on_close = self._closed
         self._logs[stream_id] = log
         return log
+
+    def _closed(self, log: StreamLog) -> None:
+        heapq.heappush(self._expiry, (log.expires_at or 0.0, log.stream_id))
 
     def find(self, stream_id: str, team_id: str, job_id: str) -> StreamLog:
         self._sweep()
@@ -112,6 +124,9 @@ class InProcessResumeStore:
 
     def _sweep(self) -> None:
         now = time.monotonic()
-        expired = [k for k, log in self._logs.items() if log.expires_at and log.expires_at < now]
-        for key in expired:
-            del self._logs[key]
+        while self._expiry and self._expiry[0][0] < now:
+            _, stream_id = heapq.heappop(self._expiry)
+            self._logs.pop(stream_id, None)
+
+    def __len__(self) -> int:
+        return len(self._logs)
