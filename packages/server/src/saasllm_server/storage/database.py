@@ -1,7 +1,8 @@
 """The async engine and start-up migrations, for SQLite (embedded) and PostgreSQL.
 
-SQLite gets one pooled connection: every statement is serialised, which is what
-SQLite does anyway, and it removes "database is locked" races between writers.
+SQLite gets two pooled connections: one serves requests (its statements are
+serialised, which is what SQLite does anyway), one is kept by the call recorder;
+WAL mode and a busy timeout let the two take turns writing.
 """
 
 from __future__ import annotations
@@ -42,9 +43,11 @@ def create_engine(url: str) -> AsyncEngine:
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
             url,
-            pool_size=1,
+            # One connection for requests, one kept by the call recorder.
+            pool_size=2,
             max_overflow=0,
             pool_timeout=60,
+            pool_reset_on_return=None,
             connect_args={"timeout": 30},
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -76,42 +76,6 @@ async def job_row(conn: AsyncConnection, team_id: str, job_id: str, *, lock: boo
     return (await conn.execute(query)).first()
 
 
-async def record_calls(conn: AsyncConnection, records: list[CallRecord]) -> None:
-    """The accounting writes of many calls in one statement (group commit), and fresh jobs
-    moved to in_progress."""
-    await conn.execute(
-        insert(llm_calls),
-        [
-            {
-                "id": r.id,
-                "job_id": r.job_id,
-                "team_id": r.team_id,
-                "model_group": r.model_group,
-                "deployment_id": r.deployment_id,
-                "model": r.model,
-                "status": r.status,
-                "stream": r.stream,
-                "prompt_tokens": r.prompt_tokens,
-                "completion_tokens": r.completion_tokens,
-                "cost_usd": r.cost_usd,
-                "latency_ms": r.latency_ms,
-                "ttft_ms": r.ttft_ms,
-                "error": r.error,
-                "end_user": r.end_user,
-                "created_at": r.created_at,
-            }
-            for r in records
-        ],
-    )
-    started = {r.job_id: r.created_at for r in records if r.job_was_pending}
-    for job_id, at in started.items():
-        await conn.execute(
-            update(jobs)
-            .where(jobs.c.id == job_id, jobs.c.status == "pending")
-            .values(status="in_progress", started_at=at)
-        )
-
-
 async def call_totals(conn: AsyncConnection, job_id: str) -> CallTotals:
     ok = case((llm_calls.c.status == "success", 1), else_=0)
     row = (

@@ -13,7 +13,8 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from saasllm_server.storage.jobs import CallRecord, record_calls
+from saasllm_server.storage.call_writer import DriverCallWriter
+from saasllm_server.storage.jobs import CallRecord
 
 log = logging.getLogger("saasllm.recorder")
 
@@ -22,23 +23,22 @@ MAX_BATCH = 500
 
 class CallRecorder:
     def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+        self._writer = DriverCallWriter(engine)
         self._pending: list[tuple[CallRecord, asyncio.Future[None]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._drainer: asyncio.Task[None] | None = None
 
     async def record(self, record: CallRecord) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((record, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain())
+        if self._drainer is None or self._drainer.done():
+            self._drainer = asyncio.create_task(self._drain())
         await asyncio.shield(future)
 
     async def _drain(self) -> None:
         while self._pending:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:
-                async with self._engine.begin() as conn:
-                    await record_calls(conn, [record for record, _ in batch])
+                await self._writer.write([record for record, _ in batch])
             except Exception as exc:  # every waiter hears about it; the writer keeps going
                 log.exception("writing %d call records failed", len(batch))
                 for _, future in batch:
@@ -50,6 +50,7 @@ class CallRecorder:
                     future.set_result(None)
 
     async def close(self) -> None:
-        if self._writer is not None:
+        if self._drainer is not None:
             with contextlib.suppress(Exception):
-                await self._writer
+                await self._drainer
+        await self._writer.close()
