@@ -48,7 +48,15 @@ def create_app(upstream_base_url: str) -> FastAPI:
             yield
             upstream.session = None
 
-    app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    # The same framework settings as the gateway (FastAPI's per-request OpenTelemetry
+    # check off), so the comparison measures governance, not configuration.
+    app = FastAPI(
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Response:

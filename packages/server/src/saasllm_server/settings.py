@@ -79,6 +79,9 @@ class Settings(BaseSettings):
         description="How long a job's open/closed state and a team's balance are reused for "
         "admitting calls (0: read them for every call). Charges never use the cache.",
     )
+    opentelemetry: bool = Field(
+        default=False, description="Emit FastAPI's OpenTelemetry traces, metrics and logs."
+    )
     key_cache_ttl_s: float = Field(default=10.0, ge=0, description="Virtual-key lookup cache TTL.")
 
     @classmethod

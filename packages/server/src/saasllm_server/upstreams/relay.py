@@ -126,27 +126,28 @@ class RawStream:
     async def events(self) -> AsyncIterator[bytes]:
         stats = self.stats
         content = self.response.content
+        pending = b""
         try:
-            async for line in content:
-                if not line.startswith(b"data:"):
-                    continue  # blank separators, comments, event names
-                payload = line[5:].strip()
-                if payload == b"[DONE]":
-                    stats.done = True
-                    return
-                if stats.first_event_at is None:
-                    stats.first_event_at = time.perf_counter()
-                stats.data_events += 1
-                if b'"usage":{' in payload:
-                    try:
-                        chunk = orjson.loads(payload)
-                    except orjson.JSONDecodeError:
-                        chunk = None
-                    if isinstance(chunk, dict) and isinstance(chunk.get("usage"), dict):
-                        stats.usage = chunk["usage"]
-                        if not chunk.get("choices") and not self.forward_usage:
-                            continue
-                yield b"data: " + payload + b"\n\n"
+            # Whatever bytes arrived, split into lines here: cheaper than aiohttp's readline
+            # per line (two per SSE event), and nothing waits for more than one read.
+            async for piece in content.iter_any():
+                if b"\n" not in piece:
+                    pending += piece
+                    continue
+                *lines, pending = (pending + piece).split(b"\n")
+                for line in lines:
+                    if not line.startswith(b"data:"):
+                        continue  # blank separators, comments, event names
+                    payload = line[5:].strip()
+                    if payload == b"[DONE]":
+                        stats.done = True
+                        return
+                    if stats.first_event_at is None:
+                        stats.first_event_at = time.perf_counter()
+                    stats.data_events += 1
+                    if b'"usage":{' in payload and self._hold_back_usage(payload):
+                        continue
+                    yield b"data: " + payload + b"\n\n"
         except TimeoutError as exc:
             stats.error = UpstreamFailure(504, f"upstream {self.deployment.id} went silent")
             raise stats.error from exc
@@ -155,6 +156,17 @@ class RawStream:
             raise stats.error from exc
         stats.error = UpstreamFailure(502, f"upstream {self.deployment.id} ended without [DONE]")
         raise stats.error
+
+    def _hold_back_usage(self, payload: bytes) -> bool:
+        """Keep the usage numbers; forward the usage-only event only if the client asked."""
+        try:
+            chunk = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return False
+        if isinstance(chunk, dict) and isinstance(chunk.get("usage"), dict):
+            self.stats.usage = chunk["usage"]
+            return not chunk.get("choices") and not self.forward_usage
+        return False
 
     async def aclose(self) -> None:
         # Closing (not releasing) drops the connection, so the upstream stops generating.
