@@ -7,6 +7,8 @@ Run them through ``./dev <session>`` (which brings uv and nox) or ``nox -s <sess
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 
 import nox
 
@@ -37,6 +39,18 @@ def _sync(session: nox.Session) -> None:
     )
 
 
+def _chromium(session: nox.Session) -> None:
+    """The docs' browser check drives Debian's Chromium (never a downloaded browser)."""
+    if Path("/usr/bin/chromium").exists():
+        return
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        session.run("apt-get", "install", "-y", "-qq", "chromium", external=True)
+    else:
+        session.warn(
+            "no /usr/bin/chromium: the browser check will skip (install Debian's chromium)"
+        )
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     _sync(session)
@@ -59,6 +73,7 @@ def typecheck(session: nox.Session) -> None:
         "noxfile.py",
         external=True,
     )
+    session.run(f"{BIN}/mypy", "docs/hooks", external=True, env={"MYPYPATH": "docs/hooks"})
 
 
 @nox.session
@@ -69,12 +84,46 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def ci(session: nox.Session) -> None:
-    """What CI runs: lint, types, the whole suite."""
+    """What CI runs: lint, types, the whole suite (the strict docs build included)."""
     _sync(session)
+    _chromium(session)
     session.run(f"{BIN}/ruff", "check", ".", external=True)
     session.run(f"{BIN}/ruff", "format", "--check", ".", external=True)
     typecheck(session)
     session.run(f"{BIN}/pytest", *session.posargs, external=True)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the site strictly. The hook starts the demo gateway (:8003, real local model)
+    and a faults gateway (:8004), runs every example shown; a failing example aborts."""
+    _sync(session)
+    session.run(
+        "timeout",
+        "--kill-after=30",
+        "1200",
+        f"{BIN}/mkdocs",
+        "build",
+        "--strict",
+        *session.posargs,
+        external=True,
+        env={"NO_MKDOCS_2_WARNING": "1"},
+    )
+
+
+@nox.session
+def docs_serve(session: nox.Session) -> None:
+    """Serve on http://127.0.0.1:8000; --dirty re-runs only the pages you edit."""
+    _sync(session)
+    session.run(
+        f"{BIN}/mkdocs",
+        "serve",
+        "--no-strict",
+        "--dirty",
+        *session.posargs,
+        external=True,
+        env={"NO_MKDOCS_2_WARNING": "1"},
+    )
 
 
 @nox.session

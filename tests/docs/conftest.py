@@ -4,29 +4,20 @@ The build is a real ``mkdocs build --strict``: its hook starts ``saasllm-server 
 on port 8003 with the real local model and a faults gateway on port 8004, and runs
 every example shown in the pages. That takes minutes, so it happens once per session.
 
-The ``docs`` marker is registered here, and the docs tests are moved to the front
-of the run: the examples need port 8003, which the end-to-end tests' session
-gateway (``examples_gateway``) holds from its first use until the session ends.
+The ``docs`` marker is registered here (deselect with ``-m "not docs"``). The build
+needs ports 8003 and 8004 free; the end-to-end tests' ``examples_gateway`` holds 8003
+only while its module runs.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.docs.building import BUILD_TIMEOUT_S, REPO_ROOT, Build, mkdocs_build
 from tests.support import services
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-GATEWAY_PORTS = (8003, 8004)
-BUILD_TIMEOUT_S = 900
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -34,49 +25,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "docs: builds the docs site with mkdocs --strict against real gateways (minutes)",
     )
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    docs = [item for item in items if item.get_closest_marker("docs") is not None]
-    if docs:
-        others = [item for item in items if item.get_closest_marker("docs") is None]
-        items[:] = docs + others
-
-
-@dataclass(frozen=True)
-class Build:
-    """The outcome of one ``mkdocs build`` run."""
-
-    returncode: int
-    output: str
-    seconds: float
-    site_dir: Path
-
-
-def port_busy(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def mkdocs_build(
-    project: Path, site_dir: Path, *, env: dict[str, str] | None = None, timeout: float
-) -> Build:
-    """``mkdocs build --strict`` in ``project`` (snippet paths are relative to the cwd)."""
-    busy = [port for port in GATEWAY_PORTS if port_busy(port)]
-    if busy:
-        pytest.fail(f"ports {busy} are in use: the docs build needs them for its gateways")
-    started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
-        cwd=project,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    return Build(done.returncode, done.stdout + done.stderr, time.monotonic() - started, site_dir)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.conftest import REPO_ROOT, Build, mkdocs_build
+from tests.docs.building import REPO_ROOT, Build, mkdocs_build
 from tests.support import services
 
 pytestmark = [pytest.mark.docs, pytest.mark.timeout(1200)]
@@ -122,15 +122,21 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def test_streaming_page_in_headless_chromium(site_url: str) -> None:
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's Chromium (Playwright drives it; no browser download): skip or fail without it."""
     if not CHROMIUM.exists():
         services.unavailable(f"{CHROMIUM} is missing (Debian: apt-get install chromium)")
+    return CHROMIUM
+
+
+def test_streaming_page_in_headless_chromium(chromium: Path, site_url: str) -> None:
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     screenshot = ARTIFACTS / "streaming-examples.png"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             errors: list[str] = []
@@ -152,7 +158,9 @@ def test_streaming_page_in_headless_chromium(site_url: str) -> None:
             assert page.locator("div.highlight span.filename").filter(
                 has_text=re.compile(r"^examples/streaming_\d\d_\w+\.py$")
             ).count() == len(STREAMING_EXAMPLES)
-            assert page.locator("button.md-clipboard").count() >= len(STREAMING_EXAMPLES)
+            copy_buttons = page.locator('button[data-md-type="copy"]')  # added by the theme's JS
+            copy_buttons.first.wait_for(timeout=10_000)
+            assert copy_buttons.count() >= 2 * len(STREAMING_EXAMPLES)  # code and output
             page.screenshot(path=str(screenshot), full_page=True)
             assert not errors, errors
         finally:

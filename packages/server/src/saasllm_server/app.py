@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -27,7 +28,14 @@ def load_config(settings: Settings) -> GatewayConfig:
     return GatewayConfig.load(settings.config_file)
 
 
-def create_app(settings: Settings | None = None, config: GatewayConfig | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    config: GatewayConfig | None = None,
+    *,
+    on_shutdown: Sequence[Callable[[], object]] = (),
+) -> FastAPI:
+    """``on_shutdown`` runs after the gateway stops serving (the demo stops its model there:
+    uvicorn re-raises SIGTERM after shutdown, so code after ``uvicorn.run`` never runs)."""
     settings = settings or Settings()
     config = config or load_config(settings)
 
@@ -48,6 +56,8 @@ def create_app(settings: Settings | None = None, config: GatewayConfig | None = 
             await gateway.relay.close()
             await gateway.jobs.close()
             await engine.dispose()
+            for hook in on_shutdown:
+                await asyncio.to_thread(hook)  # e.g. stopping a child process: it waits
 
     app = FastAPI(
         title="saasllm gateway",

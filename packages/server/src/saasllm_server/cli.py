@@ -87,7 +87,7 @@ def demo(args: argparse.Namespace) -> None:
             f" at {base_url}\n  database: {db_path}\n  admin key: {admin_key}",
             flush=True,
         )
-        _run(create_app(settings, config), args.host, args.port)
+        _run(create_app(settings, config, on_shutdown=[upstream.stop_sync]), args.host, args.port)  # type: ignore[attr-defined]
     finally:
         upstream.stop_sync()  # type: ignore[attr-defined]
 

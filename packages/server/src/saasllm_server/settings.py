@@ -39,8 +39,8 @@ class Settings(BaseSettings):
         default=None,
         description="YAML: model_list, router_settings, model_groups, tenancy bootstrap.",
     )
-    host: str = "127.0.0.1"
-    port: int = 8003
+    host: str = Field(default="127.0.0.1", description="Address `serve` listens on.")
+    port: int = Field(default=8003, ge=1, le=65535, description="Port `serve` listens on.")
 
     max_body_bytes: int = Field(
         default=4 * 1024 * 1024, ge=1024, description="Largest request body."
@@ -51,7 +51,9 @@ class Settings(BaseSettings):
     default_max_concurrent_streams: int | None = Field(
         default=32, ge=1, description="Per-team open streams."
     )
-    upstream_connect_timeout_s: float = Field(default=5.0, gt=0)
+    upstream_connect_timeout_s: float = Field(
+        default=5.0, gt=0, description="Longest wait to connect to a model provider."
+    )
     first_chunk_timeout_s: float = Field(
         default=30.0, gt=0, description="Longest wait for an upstream's first chunk."
     )

@@ -40,17 +40,27 @@ from saasllm_server.upstreams.tokens import estimate_prompt_tokens
 
 
 def client_error(failure: UpstreamFailure) -> GatewayError:
-    """How an upstream failure reads to our client: never the provider's 401/404 (ours to fix)."""
+    """How an upstream failure reads to our client.
+
+    Never the provider's 401/404 (ours to fix), and never our internals (deployment
+    ids, addresses, driver errors): those stay in the call's record. A provider's own
+    explanation of a bad request is passed on, since it is about the client's input.
+    """
     status = failure.status
     if status == 429:
-        return UpstreamRateLimited(failure.message, retry_after=failure.retry_after or 1.0)
+        return UpstreamRateLimited(
+            "the model provider is rate limiting this model; retry later",
+            retry_after=failure.retry_after or 1.0,
+        )
     if status in (400, 413, 422):
         return InvalidRequest(failure.message)
     if status in (408, 504):
-        return UpstreamTimeout(failure.message)
+        return UpstreamTimeout("the model provider did not answer in time")
     if status == 503:
-        return UpstreamUnavailable(failure.message, retry_after=failure.retry_after)
-    return UpstreamFailed(failure.message)
+        return UpstreamUnavailable(
+            "the model provider is unavailable", retry_after=failure.retry_after
+        )
+    return UpstreamFailed(f"the model provider failed (upstream status {status})")
 
 
 @dataclass(slots=True)
