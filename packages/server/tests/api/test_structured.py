@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Any, Literal
 
 import openai
 import pytest
@@ -67,19 +67,16 @@ def test_openai_sdk_json_schema_and_streamed_tool_calls(
 ) -> None:
     client = openai.OpenAI(base_url=sqlite_gateway.url + "/v1", api_key=team_key[1])
     schema = {"name": "Person", "schema": Person.model_json_schema(), "strict": True}
+    response_format: Any = {"type": "json_schema", "json_schema": schema}
+    describe: Any = [{"role": "user", "content": "Describe a person"}]
     answer = client.chat.completions.create(
-        model="default",
-        messages=[{"role": "user", "content": "Describe a person"}],
-        response_format={"type": "json_schema", "json_schema": schema},  # type: ignore[typeddict-item]
+        model="default", messages=describe, response_format=response_format
     )
     Person.model_validate_json(answer.choices[0].message.content or "")
 
-    stream = client.chat.completions.create(
-        model="default",
-        messages=[{"role": "user", "content": "Weather in Paris?"}],
-        tools=[WEATHER_TOOL],  # type: ignore[list-item]
-        stream=True,
-    )
+    ask: Any = [{"role": "user", "content": "Weather in Paris?"}]
+    tools: Any = [WEATHER_TOOL]
+    stream = client.chat.completions.create(model="default", messages=ask, tools=tools, stream=True)
     name, arguments, finish = "", "", None
     for chunk in stream:
         if not chunk.choices:
