@@ -68,6 +68,8 @@ def typecheck(session: nox.Session) -> None:
         "packages/sdk/src",
         "examples",
         "tests",
+        "packages/server/tests",
+        "packages/sdk/tests",
         "bench",
         "conftest.py",
         "noxfile.py",

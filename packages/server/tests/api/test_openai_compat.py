@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import openai
 import pytest
@@ -12,7 +14,7 @@ from tests.support.gateway import GatewayProcess
 from tests.support.tenants import Admin
 
 POEM = "Write a short poem about Python"
-MESSAGES = [{"role": "user", "content": POEM}]
+MESSAGES: Any = [{"role": "user", "content": POEM}]
 
 
 @pytest.fixture
@@ -29,14 +31,14 @@ def test_sync_client_non_stream_and_stream_with_usage(
     assert "default" in models
     assert "secret" not in models
 
-    completion = client.chat.completions.create(model="default", messages=MESSAGES)  # type: ignore[arg-type]
+    completion = client.chat.completions.create(model="default", messages=MESSAGES)
     assert completion.choices[0].message.content == answer_text(POEM)
     assert completion.usage is not None
     assert completion.usage.completion_tokens == len(tokens_for(POEM))
 
     stream = client.chat.completions.create(
         model="default",
-        messages=MESSAGES,  # type: ignore[arg-type]
+        messages=MESSAGES,
         stream=True,
         stream_options={"include_usage": True},
     )
@@ -67,12 +69,12 @@ async def test_async_client_stream_inside_an_existing_job(
     )
     stream = await client.chat.completions.create(
         model="default",
-        messages=MESSAGES,  # type: ignore[arg-type]
+        messages=MESSAGES,
         stream=True,
     )
     pieces = [c.choices[0].delta.content or "" async for c in stream if c.choices]
     assert "".join(pieces) == answer_text(POEM)
-    answer = await client.chat.completions.create(model="slow", messages=MESSAGES, max_tokens=2)  # type: ignore[arg-type]
+    answer = await client.chat.completions.create(model="slow", messages=MESSAGES, max_tokens=2)
     assert answer.choices[0].finish_reason == "length"
     # Inside a caller's job nothing is charged until the caller completes it.
     assert admin_sqlite.balance(team.team_id) == 10
@@ -90,17 +92,17 @@ def test_typed_errors(sqlite_gateway: GatewayProcess, admin_sqlite: Admin) -> No
     with pytest.raises(openai.PermissionDeniedError) as denied:
         openai.OpenAI(base_url=base, api_key=broke.key, max_retries=0).chat.completions.create(
             model="default",
-            messages=MESSAGES,  # type: ignore[arg-type]
+            messages=MESSAGES,
         )
     assert denied.value.code == "insufficient_credits"
 
     team = admin_sqlite.team(credits=5)
     client = openai.OpenAI(base_url=base, api_key=team.key, max_retries=0)
     with pytest.raises(openai.RateLimitError) as limited:
-        client.chat.completions.create(model="ratelimited", messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+        client.chat.completions.create(model="ratelimited", messages=MESSAGES, stream=True)
     assert limited.value.response.headers["retry-after"] == "1"
     with pytest.raises(openai.NotFoundError):
-        client.chat.completions.create(model="no-such-group", messages=MESSAGES)  # type: ignore[arg-type]
+        client.chat.completions.create(model="no-such-group", messages=MESSAGES)
     # Failed one-call jobs charge nothing.
     assert admin_sqlite.balance(team.team_id) == 5
 
