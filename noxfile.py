@@ -70,6 +70,7 @@ def typecheck(session: nox.Session) -> None:
         "tests",
         "packages/server/tests",
         "packages/sdk/tests",
+        "packages/schema/tests",
         "bench",
         "conftest.py",
         "noxfile.py",
