@@ -269,7 +269,8 @@ async def test_error_event_after_chunks_cut(client: Client) -> None:
     assert caught.value.status_code == 502
     assert caught.value.error_type == "upstream_error"
     assert caught.value.response.status_code == 200
-    assert "broke off" in str(caught.value)
+    # The client hears what failed, not our internals (deployment ids, driver errors).
+    assert "the model provider failed" in str(caught.value)
     assert not stream.done
     assert stream.response.is_closed
 
