@@ -288,7 +288,10 @@ async def test_stream_cut_mid_way_raises_stream_error(
         assert received == tokens_for(POEM)[:5]
         assert not stream.done  # no data: [DONE]
         assert isinstance(info.value, httpx.HTTPStatusError)
-        assert info.value.response.status_code == 200  # the failure came inside the stream
+        assert info.value.response.status_code == 502  # the equivalent status, as documented
+        assert isinstance(info.value, saasllm.StreamError)
+        assert info.value.stream_response is not None
+        assert info.value.stream_response.status_code == 200  # the failure came in the stream
         assert info.value.status_code >= 500
 
         # On the wire: the chunks, then an error event, and never [DONE].
@@ -379,7 +382,7 @@ async def test_sync_closing_a_stream_early_frees_the_slot(
         with client.chat_stream(job_id, LONG_MESSAGES, model_group="slow") as stream:
             for _ in stream:
                 break
-        assert client.chat_stream(job_id, MESSAGES).final_text() == answer_text(POEM)
+        assert _full_stream_sync(client, job_id) == answer_text(POEM)
         client.complete_job(job_id, "completed")
 
 

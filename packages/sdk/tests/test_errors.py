@@ -155,8 +155,9 @@ def test_stream_error_is_both_stream_error_and_the_status_class(
     assert isinstance(error, mixin)
     assert isinstance(error, httpx.HTTPStatusError)
     assert error.status_code == status
-    assert error.response is ok
-    assert error.response.status_code == 200
+    assert error.stream_response is ok
+    assert error.response.status_code == status
+    assert error.response.json() == error.body
     assert error.error_type == type_
     assert "boom" in str(error)
 

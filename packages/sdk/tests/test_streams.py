@@ -268,7 +268,10 @@ async def test_error_event_after_chunks_cut(client: Client) -> None:
         assert isinstance(caught.value, cls)
     assert caught.value.status_code == 502
     assert caught.value.error_type == "upstream_error"
-    assert caught.value.response.status_code == 200
+    # What documented code reads (e.response.status_code) is the equivalent status.
+    assert caught.value.response.status_code == 502
+    assert caught.value.stream_response is not None
+    assert caught.value.stream_response.status_code == 200
     # The client hears what failed, not our internals (deployment ids, driver errors).
     assert "the model provider failed" in str(caught.value)
     assert not stream.done
@@ -289,7 +292,9 @@ async def test_error_event_after_chunks_stall(
     for cls in (StreamUpstreamTimeoutError, UpstreamTimeoutError, httpx.HTTPStatusError):
         assert isinstance(caught.value, cls)
     assert caught.value.status_code == 504
-    assert caught.value.response.status_code == 200
+    assert caught.value.response.status_code == 504
+    assert caught.value.stream_response is not None
+    assert caught.value.stream_response.status_code == 200
     assert stream.response.is_closed
 
 

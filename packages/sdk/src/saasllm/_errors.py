@@ -193,7 +193,15 @@ class UpstreamTimeoutError(InternalServerError):
 
 
 class StreamError(APIStatusError):
-    """An ``event: error`` after the stream had started (the HTTP status was 200)."""
+    """An ``event: error`` after the stream had started.
+
+    The HTTP status on the wire was 200, but code written against the documented API
+    reads ``e.response.status_code`` to decide what happened; so ``response`` carries
+    the status the same failure would have had before the stream started (502 for an
+    upstream failure, 429 for a rate limit...), and ``stream_response`` is the real one.
+    """
+
+    stream_response: httpx.Response | None = None
 
 
 class StreamBadRequestError(StreamError, BadRequestError):
@@ -417,15 +425,23 @@ def stream_error_from_data(data: str, response: httpx.Response) -> StreamError:
     error_type, error_code, message, param = parse_error_body(body)
     cls, status = stream_error_class_for(error_type, error_code)
     label = f" {error_code}" if error_code else ""
-    return cls(
+    equivalent = httpx.Response(
+        status,
+        headers={"content-type": "application/json"},
+        content=data.encode() if isinstance(data, str) else b"",
+        request=response.request,
+    )
+    error = cls(
         f"Stream error{label}: {message or 'the stream failed'}",
-        response=response,
+        response=equivalent,
         body=body,
         status_code=status,
         error_type=error_type,
         error_code=error_code,
         param=param,
     )
+    error.stream_response = response
+    return error
 
 
 def wrap_transport_error(exc: Exception, request: httpx.Request | None) -> APIConnectionError:
