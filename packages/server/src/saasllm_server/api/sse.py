@@ -48,10 +48,10 @@ def error_event(error: GatewayError) -> bytes:
 async def direct_events(call: StreamingCall) -> AsyncIterator[bytes]:
     """The call's events, then ``[DONE]`` or an error event; the call is recorded first,
     so a client that acts on ``[DONE]`` (completing the job) always sees its call."""
-    yield call.first
+    yield b"".join(call.first)
     try:
-        async for event in call.events:
-            yield event
+        async for batch in call.events:
+            yield b"".join(batch)
     except UpstreamFailure as failure:
         await call.finish("failed", failure.message)
         yield error_event(client_error(failure))
@@ -68,12 +68,15 @@ class _Watch:
         "gone",
         "gone_at",
         "heartbeat_s",
-        "last_sent",
+        "in_send",
         "linger_s",
         "others_reading",
+        "quiet_since",
+        "seen_sent",
         "send",
+        "send_started",
         "send_timeout_s",
-        "sending_since",
+        "sent",
         "task",
         "too_slow",
     )
@@ -91,8 +94,13 @@ class _Watch:
         self.gone = False
         self.gone_at: float | None = None
         self.too_slow = False
-        self.last_sent = now
-        self.sending_since: float | None = None
+        # The relay only flips a flag and bumps a counter per send; the sweeper, which
+        # looks a few times a second, turns them into times. No clock reads per event.
+        self.in_send = False
+        self.sent = 0
+        self.seen_sent = 0
+        self.quiet_since = now
+        self.send_started: float | None = None
 
     def stop(self, *, too_slow: bool = False) -> None:
         if not self.ending:
@@ -110,17 +118,26 @@ class _Watch:
             resumed = self.others_reading is not None and self.others_reading()
             if now - self.gone_at >= self.linger_s and not resumed:
                 self.stop()
-        elif self.sending_since is not None:
-            if now - self.sending_since > self.send_timeout_s:
+            return
+        if self.sent != self.seen_sent:
+            self.seen_sent = self.sent
+            self.quiet_since = now
+            self.send_started = None
+        if self.in_send:
+            if self.send_started is None:
+                self.send_started = now
+            elif now - self.send_started > self.send_timeout_s:
                 self.stop(too_slow=True)
-        elif now - self.last_sent >= self.heartbeat_s:
-            self.sending_since = now
+        elif now - self.quiet_since >= self.heartbeat_s:
+            self.in_send = True
             _spawn(self._ping())
 
     async def _ping(self) -> None:
-        await self.send({"type": "http.response.body", "body": PING_EVENT, "more_body": True})
-        self.sending_since = None
-        self.last_sent = asyncio.get_running_loop().time()
+        try:
+            await self.send({"type": "http.response.body", "body": PING_EVENT, "more_body": True})
+        finally:
+            self.in_send = False
+            self.sent += 1
 
 
 class _Sweeper:
@@ -221,10 +238,10 @@ class EventStreamResponse(Response):
             }
             await send(start)
             async for event in self.events:
-                watch.sending_since = loop.time()
+                watch.in_send = True
                 await send({"type": "http.response.body", "body": event, "more_body": True})
-                watch.sending_since = None
-                watch.last_sent = loop.time()
+                watch.in_send = False
+                watch.sent += 1
             watch.ending = True
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
@@ -267,10 +284,10 @@ async def logged_events(
     """The first reader's events: relayed straight from the upstream, and numbered into the
     log on the way, so a later reader (a resume) can replay and follow them."""
     try:
-        yield log.append(call.first)
+        yield b"".join([log.append(event) for event in call.first])
         try:
-            async for event in call.events:
-                yield log.append(event)
+            async for batch in call.events:
+                yield b"".join([log.append(event) for event in batch])
         except UpstreamFailure as failure:
             await call.finish("failed", failure.message)
             yield log.close(error_event(client_error(failure)), retention_s)

@@ -314,8 +314,8 @@ class StreamingCall:
         context: CallContext,
         deployment: Deployment,
         stream: UpstreamStream,
-        events: AsyncIterator[bytes],
-        first: bytes,
+        events: AsyncIterator[list[bytes]],
+        first: list[bytes],
         slot: StreamSlot,
     ) -> None:
         self._service = service

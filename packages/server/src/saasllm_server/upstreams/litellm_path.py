@@ -76,7 +76,7 @@ class LitellmStream:
         self.forward_usage = forward_usage
         self.stats = StreamStats()
 
-    async def events(self) -> AsyncIterator[bytes]:
+    async def events(self) -> AsyncIterator[list[bytes]]:
         stats = self.stats
         try:
             async for chunk in self._iterator:
@@ -94,7 +94,7 @@ class LitellmStream:
                     empty = all(not getattr(c, "delta", None) for c in choices)
                     if empty and not self.forward_usage:
                         continue
-                yield b"data: " + chunk.model_dump_json(exclude_none=True).encode() + b"\n\n"
+                yield [b"data: " + chunk.model_dump_json(exclude_none=True).encode() + b"\n\n"]
         except Exception as exc:
             stats.error = _failure(self.deployment, exc)
             raise stats.error from exc

@@ -123,31 +123,36 @@ class RawStream:
         self.forward_usage = forward_usage
         self.stats = StreamStats()
 
-    async def events(self) -> AsyncIterator[bytes]:
+    async def events(self) -> AsyncIterator[list[bytes]]:
         stats = self.stats
         content = self.response.content
         pending = b""
         try:
-            # Whatever bytes arrived, split into lines here: cheaper than aiohttp's readline
-            # per line (two per SSE event), and nothing waits for more than one read.
+            # Whatever bytes one read brought, split into lines here (cheaper than aiohttp's
+            # readline per line) and handed on together: one send for what arrived together.
             async for piece in content.iter_any():
                 if b"\n" not in piece:
                     pending += piece
                     continue
                 *lines, pending = (pending + piece).split(b"\n")
+                batch: list[bytes] = []
                 for line in lines:
                     if not line.startswith(b"data:"):
                         continue  # blank separators, comments, event names
                     payload = line[5:].strip()
                     if payload == b"[DONE]":
                         stats.done = True
-                        return
+                        break
                     if stats.first_event_at is None:
                         stats.first_event_at = time.perf_counter()
                     stats.data_events += 1
                     if b'"usage":{' in payload and self._hold_back_usage(payload):
                         continue
-                    yield b"data: " + payload + b"\n\n"
+                    batch.append(b"data: " + payload + b"\n\n")
+                if batch:
+                    yield batch
+                if stats.done:
+                    return
         except TimeoutError as exc:
             stats.error = UpstreamFailure(504, f"upstream {self.deployment.id} went silent")
             raise stats.error from exc

@@ -58,8 +58,9 @@ class UpstreamStream(Protocol):
     deployment: Deployment
     stats: StreamStats
 
-    def events(self) -> AsyncIterator[bytes]:
-        """Each item is one complete SSE event (``data: ...\\n\\n``); ``[DONE]`` is not yielded."""
+    def events(self) -> AsyncIterator[list[bytes]]:
+        """Each item holds the complete SSE events (``data: ...\\n\\n``) that one upstream read
+        brought; ``[DONE]`` is not among them."""
 
     async def aclose(self) -> None: ...
 
