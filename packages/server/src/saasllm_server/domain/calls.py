@@ -134,10 +134,15 @@ class CallService:
     ) -> StreamingCall:
         context, members = await self._admit(principal, job_id, request, stream=True)
         slot = await self._limiter.open_stream(principal.team_id, principal.max_concurrent_streams)
+        self._jobs.call_started()
         try:
             return await self._open_first(context, members, slot)
+        except GatewayError:
+            await slot.release()  # the failure was recorded
+            raise
         except BaseException:
             await slot.release()
+            self._jobs.call_abandoned()
             raise
 
     async def _open_first(
@@ -189,6 +194,18 @@ class CallService:
     ) -> tuple[CallContext, Deployment, dict[str, Any], str]:
         """A non-streamed call; returns the upstream's answer and the recorded call id."""
         context, members = await self._admit(principal, job_id, request, stream=False)
+        self._jobs.call_started()
+        try:
+            return await self._complete(context, members)
+        except GatewayError:
+            raise  # the failure was recorded
+        except BaseException:
+            self._jobs.call_abandoned()
+            raise
+
+    async def _complete(
+        self, context: CallContext, members: tuple[str, ...]
+    ) -> tuple[CallContext, Deployment, dict[str, Any], str]:
         body = self._body(context.request, stream=False)
         last: UpstreamFailure | None = None
         last_deployment: Deployment | None = None

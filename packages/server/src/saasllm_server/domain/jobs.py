@@ -146,6 +146,12 @@ class JobService:
             raise _insufficient(balance)
         return status == "pending"
 
+    def call_started(self) -> None:
+        self._recorder.call_started()
+
+    def call_abandoned(self) -> None:
+        self._recorder.call_abandoned()
+
     async def record_call(self, record: CallRecord) -> None:
         await self._recorder.record(record)
         if record.job_was_pending:

@@ -22,7 +22,9 @@ MAX_BATCH = 500
 
 
 class CallRecorder:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, window_s: float = 0.005) -> None:
+        self._window_s = window_s
+        self._in_flight = 0
         self._writer = DriverCallWriter(engine)
         self._pending: list[tuple[CallRecord, asyncio.Future[None]]] = []
         self._drainer: asyncio.Task[None] | None = None
@@ -30,11 +32,23 @@ class CallRecorder:
     async def record(self, record: CallRecord) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((record, future))
+        self._in_flight = max(0, self._in_flight - 1)
         if self._drainer is None or self._drainer.done():
             self._drainer = asyncio.create_task(self._drain())
         await asyncio.shield(future)
 
+    def call_started(self) -> None:
+        self._in_flight += 1
+
+    def call_abandoned(self) -> None:
+        """A started call that will write no record (cancelled before it had an outcome)."""
+        self._in_flight = max(0, self._in_flight - 1)
+
     async def _drain(self) -> None:
+        if self._in_flight > len(self._pending):
+            # Other calls are running and will end soon: let them join this commit. A commit
+            # rewrites whole pages of the write-ahead log, so ten records cost about one.
+            await asyncio.sleep(self._window_s)
         while self._pending:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:
