@@ -10,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from saasllm_schema import ChatRequest
 from saasllm_server.domain.jobs import JobService
@@ -37,6 +37,8 @@ from saasllm_server.upstreams.router import (
 )
 from saasllm_server.upstreams.streams import StreamStats, UpstreamFailure, UpstreamStream
 from saasllm_server.upstreams.tokens import estimate_prompt_tokens
+
+_T = TypeVar("_T")
 
 
 def client_error(failure: UpstreamFailure) -> GatewayError:
@@ -145,6 +147,40 @@ class CallService:
             self._jobs.call_abandoned()
             raise
 
+    async def _first_that_answers(
+        self,
+        context: CallContext,
+        members: tuple[str, ...],
+        messages: list[dict[str, Any]],
+        attempt: Callable[[Deployment], Awaitable[_T]],
+    ) -> tuple[Deployment, _T]:
+        """Try the group's members in order until one answers; fallback happens here, before
+        the client has seen a byte. Every failure feeds the router's cooldowns; a failure no
+        other deployment would fix (a bad request) ends the search."""
+        last: UpstreamFailure | None = None
+        last_deployment: Deployment | None = None
+        async for candidate in self._candidates(members, messages):
+            if isinstance(candidate, UpstreamFailure):
+                last = candidate
+                continue
+            last_deployment = candidate
+            attempt_at = datetime.now()
+            try:
+                return candidate, await attempt(candidate)
+            except UpstreamFailure as failure:
+                self._router.report_failure(
+                    candidate, failure.status, failure.message, failure.headers, attempt_at
+                )
+                last = failure
+                if not failure.retryable:
+                    break
+        final = last or UpstreamFailure(502, "model group has no members")
+        await self._record_failure(context, last_deployment, final)
+        raise client_error(final)
+
+    def _path(self, deployment: Deployment) -> RawRelay | LitellmPath:
+        return self._relay if deployment.mode == "raw" else self._litellm
+
     async def _open_first(
         self, context: CallContext, members: tuple[str, ...], slot: StreamSlot
     ) -> StreamingCall:
@@ -152,42 +188,32 @@ class CallService:
         forward_usage = bool(
             context.request.stream_options and context.request.stream_options.include_usage
         )
-        last: UpstreamFailure | None = None
-        last_deployment: Deployment | None = None
-        async for candidate in self._candidates(members, body["messages"]):
-            if isinstance(candidate, UpstreamFailure):
-                last = candidate
-                continue
-            deployment = candidate
-            last_deployment = deployment
-            path = self._relay if deployment.mode == "raw" else self._litellm
-            attempt_at = datetime.now()
+
+        async def attempt(
+            deployment: Deployment,
+        ) -> tuple[UpstreamStream, AsyncIterator[list[bytes]], list[bytes]]:
             stream: UpstreamStream | None = None
             try:
                 # Headers and the first event share one bound: admission ends here.
                 async with asyncio.timeout(self._first_chunk_timeout_s):
-                    stream = await path.open_stream(
+                    stream = await self._path(deployment).open_stream(
                         deployment,
                         {**body, "model": deployment.upstream_model},
                         forward_usage=forward_usage,
                     )
                     events = stream.events()
-                    first = await anext(events)
+                    return stream, events, await anext(events)
             except (UpstreamFailure, TimeoutError, StopAsyncIteration) as exc:
-                failure = _as_failure(deployment, exc)
                 if stream is not None:
                     await stream.aclose()
-                self._router.report_failure(
-                    deployment, failure.status, failure.message, failure.headers, attempt_at
-                )
-                last = failure
-                if not failure.retryable:
-                    break
-                continue
-            return StreamingCall(self, context, deployment, stream, events, first, slot)
-        final = last or UpstreamFailure(502, "model group has no members")
-        await self._record_failure(context, last_deployment, final)
-        raise client_error(final)
+                if isinstance(exc, UpstreamFailure):
+                    raise
+                raise _as_failure(deployment, exc) from exc
+
+        deployment, (stream, events, first) = await self._first_that_answers(
+            context, members, body["messages"], attempt
+        )
+        return StreamingCall(self, context, deployment, stream, events, first, slot)
 
     async def complete(
         self, principal: Principal, job_id: str, request: ChatRequest
@@ -207,42 +233,26 @@ class CallService:
         self, context: CallContext, members: tuple[str, ...]
     ) -> tuple[CallContext, Deployment, dict[str, Any], str]:
         body = self._body(context.request, stream=False)
-        last: UpstreamFailure | None = None
-        last_deployment: Deployment | None = None
-        async for candidate in self._candidates(members, body["messages"]):
-            if isinstance(candidate, UpstreamFailure):
-                last = candidate
-                continue
-            deployment = candidate
-            last_deployment = deployment
-            path = self._relay if deployment.mode == "raw" else self._litellm
-            attempt_at = datetime.now()
-            try:
-                answer = await path.complete(
-                    deployment, {**body, "model": deployment.upstream_model}
-                )
-            except UpstreamFailure as failure:
-                self._router.report_failure(
-                    deployment, failure.status, failure.message, failure.headers, attempt_at
-                )
-                last = failure
-                if not failure.retryable:
-                    break
-                continue
-            usage = answer.get("usage") if isinstance(answer.get("usage"), dict) else None
-            call_id = await self._record(
-                context,
-                deployment,
-                status="success",
-                usage=usage,
-                completion_events=1,
-                ttft_ms=None,
-                error=None,
+
+        async def attempt(deployment: Deployment) -> dict[str, Any]:
+            return await self._path(deployment).complete(
+                deployment, {**body, "model": deployment.upstream_model}
             )
-            return context, deployment, answer, call_id
-        final = last or UpstreamFailure(502, "model group has no members")
-        await self._record_failure(context, last_deployment, final)
-        raise client_error(final)
+
+        deployment, answer = await self._first_that_answers(
+            context, members, body["messages"], attempt
+        )
+        usage = answer.get("usage") if isinstance(answer.get("usage"), dict) else None
+        call_id = await self._record(
+            context,
+            deployment,
+            status="success",
+            usage=usage,
+            completion_events=1,
+            ttft_ms=None,
+            error=None,
+        )
+        return context, deployment, answer, call_id
 
     async def _record_failure(
         self, context: CallContext, deployment: Deployment | None, failure: UpstreamFailure
