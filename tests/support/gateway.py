@@ -56,6 +56,7 @@ def test_config(fake_base_url: str, local_base_url: str | None) -> dict[str, Any
         fake("fake-cut5", "fake-cut5"),
         fake("fake-stall", "fake-stall"),
         fake("fake-hang", "fake-hang"),
+        fake("fake-flood", "fake-t200000"),
     ]
     model_list[2]["litellm_params"].update(
         {"input_cost_per_token": 0.000001, "output_cost_per_token": 0.000002}
@@ -69,6 +70,7 @@ def test_config(fake_base_url: str, local_base_url: str | None) -> dict[str, Any
         {"name": "cut", "members": ["fake-cut5"]},
         {"name": "stall", "members": ["fake-stall"]},
         {"name": "hang", "members": ["fake-hang"]},
+        {"name": "flood", "members": ["fake-flood"]},
         {"name": "secret", "members": ["fake"]},
     ]
     if local_base_url:
@@ -139,6 +141,7 @@ class GatewayProcess:
             "SAASLLM_FIRST_CHUNK_TIMEOUT_S": "5",
             "SAASLLM_UPSTREAM_READ_TIMEOUT_S": "4",
             "SAASLLM_HEARTBEAT_INTERVAL_S": "1",
+            "SAASLLM_SEND_TIMEOUT_S": "2",
             "SAASLLM_LOG_LEVEL": "warning",
             **(env or {}),
         }

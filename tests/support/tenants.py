@@ -10,7 +10,17 @@ import httpx
 
 from tests.support.gateway import ADMIN_KEY
 
-TEST_GROUPS = ["default", "priced", "slow", "fallback", "ratelimited", "cut", "stall", "hang"]
+TEST_GROUPS = [
+    "default",
+    "priced",
+    "slow",
+    "fallback",
+    "ratelimited",
+    "cut",
+    "stall",
+    "hang",
+    "flood",
+]
 
 
 @dataclass(frozen=True)

@@ -239,3 +239,40 @@ async def test_stalled_upstream_gets_heartbeats_then_a_timeout_error(
     calls = await db.calls(sqlite_gateway.database_url, team.team_id)
     assert calls[0]["status"] == "failed"
     assert calls[0]["completion_tokens"] == 1
+
+
+async def test_a_client_that_stops_reading_is_cut_after_the_send_timeout(
+    sqlite_gateway: GatewayProcess,
+) -> None:
+    """The test gateway's send timeout is 2 s; the flood group streams as fast as it can."""
+    admin = Admin(sqlite_gateway.url)
+    team = admin.team(credits=5, max_concurrent_streams=1)
+    async with httpx.AsyncClient(base_url=sqlite_gateway.url, headers=team.headers) as client:
+        job_id = await _job(client)
+    host, port = sqlite_gateway.url.removeprefix("http://").split(":")
+    _reader, writer = await asyncio.open_connection(host, int(port))
+    body = orjson.dumps({"model": "flood", "messages": [{"role": "user", "content": "go"}]})
+    writer.write(
+        f"POST /api/jobs/{job_id}/llm-call-stream HTTP/1.1\r\nHost: {host}\r\n"
+        f"Authorization: Bearer {team.key}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    await writer.drain()
+    try:
+        # Never read: the socket buffers fill, the gateway's sends block, then it gives up.
+        calls: list[dict[str, Any]] = []
+        for _ in range(150):
+            await asyncio.sleep(0.1)
+            calls = await db.calls(sqlite_gateway.database_url, team.team_id)
+            if calls:
+                break
+        assert calls, "the gateway kept a client that reads nothing"
+        assert calls[0]["status"] == "cancelled"
+        assert calls[0]["error"] == "client stopped reading"
+    finally:
+        writer.close()
+    # The slot came back: the team can stream again.
+    async with httpx.AsyncClient(base_url=sqlite_gateway.url, headers=team.headers) as client:
+        again = await client.post(f"/api/jobs/{job_id}/llm-call-stream", json=_body())
+        assert again.status_code == 200
