@@ -192,7 +192,7 @@ async def change_credits(
 ) -> Balance:
     await _team(gw, team_id)
     async with gw.engine.begin() as conn:
-        balance = await ledger.credit(
+        balance = await ledger.move(
             conn,
             team_id=team_id,
             amount=body.amount,

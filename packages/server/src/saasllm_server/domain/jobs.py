@@ -207,10 +207,10 @@ class JobService:
             merged = {**(row.metadata or {}), **request.metadata}
             await job_store.merge_metadata(conn, job_id, merged)
         if charge:
-            remaining = await ledger.debit(
+            remaining = await ledger.move(
                 conn,
                 team_id=principal.team_id,
-                amount=charge,
+                amount=-charge,
                 kind="job_charge",
                 job_id=job_id,
                 now=now,
