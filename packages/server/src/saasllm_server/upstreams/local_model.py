@@ -431,7 +431,15 @@ def _normalise_address(address: str) -> str:
 
 
 def serve(
-    *, model_path: Path, port: int, threads: int, alias: str, ctx: int, max_tokens: int
+    *,
+    model_path: Path,
+    port: int,
+    threads: int,
+    alias: str,
+    ctx: int,
+    max_tokens: int,
+    repeat_penalty: float,
+    dry_multiplier: float,
 ) -> None:
     """Load the model, listen, print READY, and block until SIGTERM/SIGINT."""
     import xllamacpp
@@ -452,6 +460,10 @@ def serve(
     # A 135M model asked for an essay tends to loop until its context is full; cap answers
     # that set no max_tokens of their own.
     params.n_predict = max_tokens
+    # ...and to repeat one phrase forever; these samplers keep its answers readable
+    # (measured on the seed prompts: 1.0/0.0 loops, 1.15/0.8 does not).
+    params.sampling.penalty_repeat = repeat_penalty
+    params.sampling.dry_multiplier = dry_multiplier
     params.n_parallel = 1
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
@@ -476,6 +488,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--max-tokens", type=int, default=200, help="answer length when a request sets none"
     )
+    parser.add_argument("--repeat-penalty", type=float, default=1.15, help="1.0 turns it off")
+    parser.add_argument("--dry-multiplier", type=float, default=0.8, help="0 turns DRY off")
     args = parser.parse_args(argv)
     model_path: Path
     try:
@@ -493,6 +507,8 @@ def main(argv: list[str] | None = None) -> None:
         alias=args.alias,
         ctx=args.ctx,
         max_tokens=args.max_tokens,
+        repeat_penalty=args.repeat_penalty,
+        dry_multiplier=args.dry_multiplier,
     )
 
 
