@@ -369,7 +369,8 @@ def legend() -> str:
         "TTFT/gap in ms; +TTFT = target minus direct, paired per round; "
         "CPU = target process tree over the measured window (direct has none); "
         "gap = between SSE data events incl. [DONE]; content gap = without the last one; "
-        "DONE wait = last event to [DONE] (the gateway commits its call record first); "
+        "DONE wait = last event to [DONE] (the gateway hands over its call record first; "
+        "on PostgreSQL it waits for the commit); "
         "CPU % of one core; RSS at the end of the window; "
         "others % = machine CPU no watched process used (high: noisy numbers)."
     )

@@ -310,7 +310,7 @@ async def test_example_07_concurrency_limit_is_429(
 async def test_example_08_concurrent(tmp_path: Path, examples_gateway: GatewayProcess) -> None:
     url = examples_gateway.database_url
     jobs_before = {j["id"] for j in await _jobs_of(url, TEAM)}
-    calls_before = {c["id"] for c in await db.calls(url, TEAM)}
+    calls_before = {c["id"] for c in await db.calls(url, TEAM, 0)}
 
     out = await run_example("streaming_08_concurrent", tmp_path)
 
@@ -328,7 +328,8 @@ async def test_example_08_concurrent(tmp_path: Path, examples_gateway: GatewayPr
     assert job["job_type"] == "faq_batch"
     assert job["status"] == "completed"
     assert job["credits_charged"] == 1
-    new_calls = [c for c in await db.calls(url, TEAM) if c["id"] not in calls_before]
+    after = await db.calls(url, TEAM, len(calls_before) + 3)
+    new_calls = [c for c in after if c["id"] not in calls_before]
     assert len(new_calls) == 3
     assert {c["job_id"] for c in new_calls} == {job["id"]}
     assert all(c["status"] == "success" and c["stream"] for c in new_calls)

@@ -47,5 +47,5 @@ async def test_sdk_resumes_after_the_connection_drops(
     assert after - before == 1
     assert result.total_calls == 1
     assert result.credits_remaining == 4
-    calls = await db.calls(sqlite_gateway.database_url, team.team_id)
+    calls = await db.calls(sqlite_gateway.database_url, team.team_id, 1)
     assert [c["status"] for c in calls] == ["success"]

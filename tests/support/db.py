@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 from sqlalchemy import select
@@ -28,8 +30,22 @@ async def ledger(url: str, team_id: str) -> list[dict[str, Any]]:
     )
 
 
-async def calls(url: str, team_id: str) -> list[dict[str, Any]]:
-    return await _rows(url, select(llm_calls).where(llm_calls.c.team_id == team_id))
+async def calls(
+    url: str, team_id: str, count: int, *, within_s: float = 10.0
+) -> list[dict[str, Any]]:
+    """The team's call rows, once ``count`` of them are stored (or ``within_s`` passed).
+
+    A call's record is handed over before its response ends, but on SQLite it is
+    committed up to the recorder's batch window later; reads through the API wait
+    for it, a direct read of the database waits here.
+    """
+    query = select(llm_calls).where(llm_calls.c.team_id == team_id).order_by(llm_calls.c.created_at)
+    deadline = time.monotonic() + within_s
+    while True:
+        rows = await _rows(url, query)
+        if len(rows) >= count or time.monotonic() > deadline:
+            return rows
+        await asyncio.sleep(0.02)
 
 
 async def job(url: str, job_id: str) -> dict[str, Any]:

@@ -50,7 +50,11 @@ class Gateway:
                 return None
             return _with_default_limits(found, settings)
 
-        jobs = JobService(engine, cache_ttl_s=settings.admission_cache_ttl_s)
+        jobs = JobService(
+            engine,
+            cache_ttl_s=settings.admission_cache_ttl_s,
+            record_window_s=settings.record_window_s,
+        )
         calls = CallService(
             jobs=jobs,
             catalog=catalog,

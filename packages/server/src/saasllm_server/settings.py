@@ -81,6 +81,14 @@ class Settings(BaseSettings):
         description="How long a job's open/closed state and a team's balance are reused for "
         "admitting calls (0: read them for every call). Charges never use the cache.",
     )
+    record_window_s: float = Field(
+        default=0.02,
+        ge=0,
+        le=5,
+        description="On SQLite, call records are committed in batches at most this far apart "
+        "(reads through the API always see them; a crash loses at most this window). On "
+        "PostgreSQL each call's record is committed before its stream ends.",
+    )
     opentelemetry: bool = Field(
         default=False, description="Emit FastAPI's OpenTelemetry traces, metrics and logs."
     )

@@ -197,7 +197,7 @@ async def test_malformed_request_gets_its_status_and_moves_no_credit(
     assert set(error) >= {"type", "code", "message"}
     assert error["message"]
     assert await db.ledger(gateway.database_url, team.team_id) == before
-    assert await db.calls(gateway.database_url, team.team_id) == []
+    assert await db.calls(gateway.database_url, team.team_id, 0) == []
 
 
 def _chunks(total: int, size: int = 65536) -> Iterator[bytes]:

@@ -78,7 +78,7 @@ async def test_async_client_stream_inside_an_existing_job(
     assert answer.choices[0].finish_reason == "length"
     # Inside a caller's job nothing is charged until the caller completes it.
     assert admin_sqlite.balance(team.team_id) == 10
-    calls = await db.calls(sqlite_gateway.database_url, team.team_id)
+    calls = await db.calls(sqlite_gateway.database_url, team.team_id, 2)
     assert {c["job_id"] for c in calls} == {job_id}
     assert len(calls) == 2
 

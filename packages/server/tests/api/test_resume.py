@@ -77,7 +77,7 @@ async def test_drop_after_chunk_ten_then_resume_gets_the_rest_once(
         result = (await client.post(f"/api/jobs/{job_id}/complete", json={})).json()
     assert result["total_calls"] == 1
     assert result["credits_remaining"] == 4
-    calls = await db.calls(sqlite_gateway.database_url, team.team_id)
+    calls = await db.calls(sqlite_gateway.database_url, team.team_id, 1)
     assert [c["status"] for c in calls] == ["success"]
     assert calls[0]["completion_tokens"] == 30
 
@@ -150,6 +150,6 @@ async def test_lingering_upstream_stops_when_the_client_cancels_the_stream(
             await asyncio.sleep(0.02)
         else:
             raise AssertionError("the upstream kept streaming after the cancel")
-    calls = await db.calls(sqlite_gateway.database_url, team.team_id)
+    calls = await db.calls(sqlite_gateway.database_url, team.team_id, 1)
     assert [c["status"] for c in calls] == ["cancelled"]
     assert calls[0]["completion_tokens"] >= 3

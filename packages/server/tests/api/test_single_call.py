@@ -103,7 +103,7 @@ async def test_disconnect_closes_the_upstream_records_tokens_and_frees_the_slot(
             json={"messages": [{"role": "user", "content": POEM}]},
         )
         assert again.status_code == 200
-    calls = await db.calls(sqlite_gateway.database_url, team.team_id)
+    calls = await db.calls(sqlite_gateway.database_url, team.team_id, 2)
     cancelled = [c for c in calls if c["status"] == "cancelled"]
     assert len(cancelled) == 1
     assert 3 <= cancelled[0]["completion_tokens"] <= 4

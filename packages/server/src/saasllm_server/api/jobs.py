@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Request, Response
 
 from saasllm_schema import (
     ChatCompletion,
@@ -20,6 +20,7 @@ from saasllm_schema import (
     JobCreated,
     JobResult,
 )
+from saasllm_server.api import lean
 from saasllm_server.api.deps import GatewayDep, PrincipalDep
 from saasllm_server.api.sse import (
     EventStreamResponse,
@@ -141,23 +142,35 @@ async def llm_call(
     "/{job_id}/llm-call-stream",
     response_model=None,
     responses={200: {"content": {"text/event-stream": {}}, "description": "SSE chunks"}},
+    openapi_extra={
+        **lean.openapi_body(ChatRequest),
+        "parameters": [
+            lean.openapi_header(
+                "Last-Event-ID",
+                "Resume the stream named by this event id, after that event.",
+                {"type": "string"},
+            ),
+            lean.openapi_header(
+                "X-Resume-Grace",
+                "Seconds the upstream keeps streaming for a client that lost its connection.",
+                {"type": "number", "minimum": 0},
+            ),
+        ],
+    },
 )
-async def llm_call_stream(
-    job_id: str,
-    body: ChatRequest,
-    gw: GatewayDep,
-    principal: PrincipalDep,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-    resume_grace: Annotated[float | None, Header(alias="X-Resume-Grace", ge=0)] = None,
-) -> EventStreamResponse:
+async def llm_call_stream(job_id: str, request: Request) -> EventStreamResponse:
     """Events carry ids ``<stream id>:<n>``. Sending ``Last-Event-ID`` back resumes that
     stream after event n (no new upstream call, no new charge); ``X-Resume-Grace: s``
     keeps the upstream streaming for s seconds after a lost connection."""
+    gw, principal = await lean.authenticated(request)
     job_id = parse_job_id(job_id)
+    last_event_id = request.headers.get("last-event-id")
     if last_event_id:
         stream_id, after = parse_last_event_id(last_event_id)
         log = gw.resume.find(stream_id, principal.team_id, job_id)
         return resume_response(log, after, gw.settings)
+    resume_grace = lean.float_header(request, "X-Resume-Grace")
+    body = await lean.body_as(request, ChatRequest)
     call = await gw.calls.open_stream(principal, job_id, body)
     log = gw.resume.open(str(uuid.uuid4()), principal.team_id, job_id)
     grace = min(resume_grace or 0.0, gw.settings.resume_max_grace_s)

@@ -46,8 +46,8 @@ def error_event(error: GatewayError) -> bytes:
 
 
 async def direct_events(call: StreamingCall) -> AsyncIterator[bytes]:
-    """The call's events, then ``[DONE]`` or an error event; the call is recorded first,
-    so a client that acts on ``[DONE]`` (completing the job) always sees its call."""
+    """The call's events, then ``[DONE]`` or an error event; the call is handed to the
+    recorder first, so a client that acts on ``[DONE]`` (completing the job) always sees it."""
     yield b"".join(call.first)
     try:
         async for batch in call.events:

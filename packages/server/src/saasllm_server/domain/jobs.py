@@ -62,9 +62,16 @@ class JobService:
     relies on the cache: it is one conditional update in the database.
     """
 
-    def __init__(self, engine: AsyncEngine, *, cache_ttl_s: float = 1.0) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, cache_ttl_s: float = 1.0, record_window_s: float = 0.02
+    ) -> None:
         self._engine = engine
-        self._recorder = CallRecorder(engine)
+        # One process owns a SQLite file, so its records may trail the stream (readers
+        # flush); PostgreSQL may have replicas serving the next request.
+        sqlite = engine.dialect.name == "sqlite"
+        self._recorder = CallRecorder(
+            engine, write_behind=sqlite, window_s=record_window_s if sqlite else 0.005
+        )
         self._ttl = cache_ttl_s
         self._job_cache: dict[str, tuple[float, str, str]] = {}
         self._balance_cache: dict[str, tuple[float, int]] = {}
@@ -159,7 +166,12 @@ class JobService:
             if cached is not None and cached[2] == "pending":
                 self._job_cache[record.job_id] = (cached[0], cached[1], "in_progress")
 
+    async def flush_calls(self) -> None:
+        """Every call record handed over so far is committed: call before reading calls."""
+        await self._recorder.flush()
+
     async def get(self, principal: Principal, job_id: str) -> Job:
+        await self._recorder.flush()
         async with self._engine.connect() as conn:
             row = await job_store.job_row(conn, principal.team_id, job_id)
             if row is None:
@@ -169,6 +181,7 @@ class JobService:
         return _job(row, totals.total_calls, groups)
 
     async def complete(self, principal: Principal, job_id: str, request: JobComplete) -> JobResult:
+        await self._recorder.flush()
         now = utcnow()
         try:
             async with self._engine.begin() as conn:

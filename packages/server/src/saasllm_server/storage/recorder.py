@@ -1,8 +1,17 @@
-"""Group commit for call records: concurrent calls share one transaction.
+"""Group commit for call records: many calls share one transaction.
 
-Each call still waits until its record is committed (so a client that completes
-its job right after ``[DONE]`` always finds the call), but under load one commit
-carries many records instead of one each.
+A commit costs far more than the rows in it (on SQLite it rewrites whole
+write-ahead-log pages and crosses to the driver's thread several times), so
+records are written in batches. Two policies:
+
+* ``write_behind`` (SQLite, where one process owns the database): a call hands
+  its record over and moves on; a batch is committed every ``window_s``. Every
+  reader of call data in this process calls ``flush()`` first, so a client
+  that completes its job right after ``[DONE]`` still finds its call. A crash
+  loses at most the last window of records.
+* commit before acknowledging (PostgreSQL, where another replica may serve the
+  next request): a call waits until its record is committed; calls ending
+  together still share one commit.
 """
 
 from __future__ import annotations
@@ -21,21 +30,53 @@ log = logging.getLogger("saasllm.recorder")
 MAX_BATCH = 500
 
 
+class RecordNotWritten(Exception):
+    """A batch of call records could not be committed (logged with its cause)."""
+
+
+class _Batch:
+    __slots__ = ("committed", "failed", "records")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.records: list[CallRecord] = []
+        self.committed: asyncio.Future[None] = loop.create_future()
+        self.failed = False
+
+
 class CallRecorder:
-    def __init__(self, engine: AsyncEngine, *, window_s: float = 0.005) -> None:
+    def __init__(self, engine: AsyncEngine, *, write_behind: bool, window_s: float = 0.005) -> None:
+        self._write_behind = write_behind
         self._window_s = window_s
         self._in_flight = 0
         self._writer = DriverCallWriter(engine)
-        self._pending: list[tuple[CallRecord, asyncio.Future[None]]] = []
+        self._open: _Batch | None = None  # collecting records
+        self._writing: _Batch | None = None  # being committed
         self._drainer: asyncio.Task[None] | None = None
 
+    @property
+    def write_behind(self) -> bool:
+        return self._write_behind
+
     async def record(self, record: CallRecord) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((record, future))
+        """Queue the record; unless writing behind, return once it is committed."""
+        batch = self._open
+        if batch is None:
+            batch = self._open = _Batch(asyncio.get_running_loop())
+        batch.records.append(record)
         self._in_flight = max(0, self._in_flight - 1)
         if self._drainer is None or self._drainer.done():
             self._drainer = asyncio.create_task(self._drain())
-        await asyncio.shield(future)
+        if self._write_behind:
+            return
+        await asyncio.shield(batch.committed)
+        if batch.failed:
+            raise RecordNotWritten("the call record could not be written")
+
+    async def flush(self) -> None:
+        """Return once every record handed over before this call is committed (or failed)."""
+        for batch in (self._writing, self._open):
+            if batch is not None:
+                await asyncio.shield(batch.committed)
 
     def call_started(self) -> None:
         self._in_flight += 1
@@ -45,26 +86,26 @@ class CallRecorder:
         self._in_flight = max(0, self._in_flight - 1)
 
     async def _drain(self) -> None:
-        if self._in_flight > len(self._pending):
-            # Other calls are running and will end soon: let them join this commit. A commit
-            # rewrites whole pages of the write-ahead log, so ten records cost about one.
-            await asyncio.sleep(self._window_s)
-        while self._pending:
-            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-            try:
-                await self._writer.write([record for record, _ in batch])
-            except Exception as exc:  # every waiter hears about it; the writer keeps going
-                log.exception("writing %d call records failed", len(batch))
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
+        while self._open is not None:
+            if self._write_behind or self._in_flight > len(self._open.records):
+                # Let the calls ending meanwhile join this commit.
+                await asyncio.sleep(self._window_s)
+            batch, self._open = self._open, None
+            if batch is None:
                 continue
-            for _, future in batch:
-                if not future.done():
-                    future.set_result(None)
+            self._writing = batch
+            try:
+                for start in range(0, len(batch.records), MAX_BATCH):
+                    await self._writer.write(batch.records[start : start + MAX_BATCH])
+            except Exception:  # the writer keeps going; waiters learn it from ``failed``
+                log.exception("writing %d call records failed", len(batch.records))
+                batch.failed = True
+            finally:
+                self._writing = None
+                batch.committed.set_result(None)
 
     async def close(self) -> None:
-        if self._drainer is not None:
+        while self._drainer is not None and not self._drainer.done():
             with contextlib.suppress(Exception):
                 await self._drainer
         await self._writer.close()
