@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -49,6 +50,10 @@ def create_app(
         await gateway.relay.start()
         tokens.warm_up()
         app.state.gateway = gateway
+        # litellm's import leaves ~1M long-lived objects (pricing map, provider tables);
+        # without this every full collection walks them all again while serving.
+        gc.collect()
+        gc.freeze()
         log.info("saasllm gateway ready (%d deployments)", len(config.model_list))
         try:
             yield
