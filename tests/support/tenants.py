@@ -27,6 +27,7 @@ TEST_GROUPS = [
 class TeamHandle:
     team_id: str
     key: str
+    key_id: str = ""
 
     @property
     def headers(self) -> dict[str, str]:
@@ -44,7 +45,7 @@ class Admin:
     def _ensure_org(self) -> None:
         if not self._org_ready:
             response = self.http.post("/admin/organizations", json={"id": "tests", "name": "Tests"})
-            assert response.status_code in (200, 409), response.text
+            assert response.status_code in (201, 409), response.text
             self._org_ready = True
 
     def team(
@@ -66,10 +67,16 @@ class Admin:
             **extra,
         }
         response = self.http.post("/admin/teams", json=body)
-        assert response.status_code == 200, response.text
+        assert response.status_code == 201, response.text
         key = self.http.post(f"/admin/teams/{team_id}/keys", json={})
-        assert key.status_code == 200, key.text
-        return TeamHandle(team_id, key.json()["key"])
+        assert key.status_code == 201, key.text
+        return TeamHandle(team_id, key.json()["key"], key.json()["key_id"])
+
+    def get_team(self, team_id: str) -> dict[str, Any]:
+        response = self.http.get(f"/admin/teams/{team_id}")
+        assert response.status_code == 200, response.text
+        team: dict[str, Any] = response.json()
+        return team
 
     def balance(self, team_id: str) -> int:
         response = self.http.get(f"/admin/teams/{team_id}")

@@ -1,17 +1,33 @@
-"""Admin API bodies: organizations, teams, keys, model groups, credits."""
+"""Admin API bodies: organizations, teams, keys, model groups, credits, usage, audit."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime
+from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from saasllm_schema.jobs import BudgetMode
+from saasllm_schema.jobs import BudgetMode, JobStatus
 
 Identifier = str
 TeamStatus = Literal["active", "suspended"]
+KeyStatus = Literal["active", "expiring", "expired", "revoked"]
+AdminScope = Literal["read", "billing", "full"]
+LedgerKind = Literal[
+    "grant", "allocation", "topup", "adjustment", "refund", "job_charge", "job_refund"
+]
+UsageGrouping = Literal["day", "job_type", "day_and_job_type"]
 _ID = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_CREDITS = Field(ge=0, le=10**12)
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a listing; pass ``next_cursor`` back as ``cursor`` for the next one."""
+
+    data: list[T]
+    next_cursor: str | None = None
 
 
 class OrganizationCreate(BaseModel):
@@ -27,16 +43,39 @@ class Organization(BaseModel):
     created_at: datetime
 
 
-class TeamCreate(BaseModel):
+class BillingSettings(BaseModel):
+    """How a team's completed jobs are priced, and how far its balance may go."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    budget_mode: BudgetMode = "per_job"
+    credits_per_job: int = Field(default=1, ge=0, le=10**9, description="per_job: price of a job")
+    tokens_per_credit: int = Field(
+        default=1000, ge=1, le=10**9, description="per_token: tokens one credit buys"
+    )
+    credits_per_dollar: float = Field(
+        default=100.0, gt=0, le=10**9, description="per_usd: credits per USD of provider cost"
+    )
+    markup_percent: float = Field(
+        default=0.0, ge=0, le=10_000, description="per_usd: added to the provider cost"
+    )
+    overdraft_limit: int = Field(
+        default=0, ge=0, le=10**12, description="how far below zero the balance may go"
+    )
+    low_balance_threshold: int | None = Field(
+        default=None, ge=0, le=10**12, description="the team shows as low at or below this"
+    )
+
+
+class TeamCreate(BillingSettings):
     model_config = ConfigDict(extra="forbid")
 
     id: Identifier = _ID
     organization_id: Identifier = _ID
     name: str = Field(default="", max_length=200)
-    credits: int = Field(default=0, ge=0)
+    credits: int = _CREDITS
     default_model_group: str | None = None
     model_groups: list[str] = Field(default_factory=list)
-    budget_mode: BudgetMode = "per_job"
     rpm_limit: int | None = Field(default=None, ge=1)
     max_concurrent_streams: int | None = Field(default=None, ge=1)
 
@@ -51,6 +90,13 @@ class TeamUpdate(BaseModel):
     model_groups: list[str] | None = None
     rpm_limit: int | None = Field(default=None, ge=1)
     max_concurrent_streams: int | None = Field(default=None, ge=1)
+    budget_mode: BudgetMode | None = None
+    credits_per_job: int | None = Field(default=None, ge=0, le=10**9)
+    tokens_per_credit: int | None = Field(default=None, ge=1, le=10**9)
+    credits_per_dollar: float | None = Field(default=None, gt=0, le=10**9)
+    markup_percent: float | None = Field(default=None, ge=0, le=10_000)
+    overdraft_limit: int | None = Field(default=None, ge=0, le=10**12)
+    low_balance_threshold: int | None = Field(default=None, ge=0, le=10**12)
 
 
 class Team(BaseModel):
@@ -58,41 +104,136 @@ class Team(BaseModel):
     organization_id: str
     name: str
     status: TeamStatus
-    credits_remaining: int
+    credits_remaining: int = Field(description="the balance")
+    credits_reserved: int = Field(description="held by open jobs and running calls")
+    credits_available: int = Field(description="balance - reserved + overdraft limit")
+    low_balance: bool
     default_model_group: str | None
     model_groups: list[str]
     budget_mode: BudgetMode
+    credits_per_job: int
+    tokens_per_credit: int
+    credits_per_dollar: float
+    markup_percent: float
+    overdraft_limit: int
+    low_balance_threshold: int | None
     rpm_limit: int | None
     max_concurrent_streams: int | None
     created_at: datetime
+    deleted_at: datetime | None = None
 
 
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(default="", max_length=200)
+    expires_at: datetime | None = Field(default=None, description="stops working at this time")
+    model_groups: list[str] | None = Field(
+        default=None, description="groups this key may use (within the team's); None: all"
+    )
+
+    @model_validator(mode="after")
+    def _aware(self) -> KeyCreate:
+        if self.expires_at is not None and self.expires_at.tzinfo is None:
+            raise ValueError("expires_at needs a time zone (e.g. 2027-01-01T00:00:00Z)")
+        return self
 
 
-class KeyCreated(BaseModel):
-    """The only response that ever contains a key's secret."""
+class KeyUpdate(BaseModel):
+    """Fields to change on a key; absent fields stay as they are (``null`` clears)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    expires_at: datetime | None = None
+    model_groups: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _aware(self) -> KeyUpdate:
+        if self.expires_at is not None and self.expires_at.tzinfo is None:
+            raise ValueError("expires_at needs a time zone (e.g. 2027-01-01T00:00:00Z)")
+        return self
+
+
+class KeyRotate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    grace_seconds: int = Field(
+        default=3600, ge=0, le=90 * 86400, description="how long the old key keeps working"
+    )
+    name: str | None = Field(default=None, max_length=200, description="default: the old name")
+
+
+class KeyInfo(BaseModel):
+    """A key as listed: never its secret, only the display prefix."""
 
     key_id: str
     team_id: str
-    key: str
+    name: str
     prefix: str
+    status: KeyStatus
+    model_groups: list[str] | None
     created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    replaced_by: str | None = None
+
+
+class KeyCreated(KeyInfo):
+    """The only response that ever contains a key's secret."""
+
+    key: str
 
 
 class CreditChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: int = Field(ge=-1_000_000_000, le=1_000_000_000)
+    amount: int = Field(ge=-(10**12), le=10**12)
     reason: str = Field(default="", max_length=500)
+
+
+class CreditGrant(BaseModel):
+    """A positive amount: an allocation, a top-up or a refund."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: int = Field(ge=1, le=10**12)
+    reason: str = Field(default="", max_length=500)
+    job_id: str | None = Field(default=None, description="refunds: the job refunded")
+
+
+class CreditAdjustment(BaseModel):
+    """A correction either way; never below the overdraft limit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: int = Field(ge=-(10**12), le=10**12)
+    reason: str = Field(min_length=1, max_length=500, description="why (required)")
+
+    @model_validator(mode="after")
+    def _nonzero(self) -> CreditAdjustment:
+        if self.amount == 0:
+            raise ValueError("amount must not be 0")
+        return self
 
 
 class Balance(BaseModel):
     team_id: str
     credits_remaining: int
+
+
+class LedgerEntry(BaseModel):
+    id: int
+    team_id: str
+    kind: str
+    amount: int
+    balance_before: int
+    balance_after: int
+    reason: str
+    actor: str
+    job_id: str | None
+    idempotency_key: str | None
+    created_at: datetime
 
 
 class ModelGroupSpec(BaseModel):
@@ -101,4 +242,70 @@ class ModelGroupSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    members: list[str] = Field(min_length=1)
+    members: list[str] = Field(min_length=1, max_length=50)
+
+
+class AdminKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    scope: AdminScope = "read"
+
+
+class AdminKeyInfo(BaseModel):
+    key_id: str
+    name: str
+    scope: AdminScope
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class AdminKeyCreated(AdminKeyInfo):
+    key: str
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    details: dict[str, Any]
+
+
+class UsageRow(BaseModel):
+    """One bucket of usage; ``day``/``job_type`` are set when grouped by them."""
+
+    day: date | None = None
+    job_type: str | None = None
+    jobs: int
+    completed_jobs: int
+    calls: int
+    failed_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    provider_cost_usd: float
+    credits_charged: int
+
+
+class UsageReport(BaseModel):
+    organization_id: str | None
+    team_id: str | None
+    start: datetime | None
+    end: datetime | None
+    group_by: UsageGrouping
+    rows: list[UsageRow]
+    totals: UsageRow
+
+
+class JobListItem(BaseModel):
+    job_id: str
+    team_id: str
+    job_type: str
+    status: JobStatus
+    user_id: str | None
+    created_at: datetime
+    completed_at: datetime | None
+    credits_charged: int
+    credits_reserved: int

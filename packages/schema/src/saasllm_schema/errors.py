@@ -30,6 +30,8 @@ class ErrorCode(StrEnum):
     MISSING_API_KEY = "missing_api_key"
     INVALID_API_KEY = "invalid_api_key"
     INVALID_ADMIN_KEY = "invalid_admin_key"
+    INSUFFICIENT_SCOPE = "insufficient_scope"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     INSUFFICIENT_CREDITS = "insufficient_credits"
     TEAM_SUSPENDED = "team_suspended"
     TEAM_MISMATCH = "team_mismatch"

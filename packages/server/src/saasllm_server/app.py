@@ -79,6 +79,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(jobs.router)
     app.include_router(openai_compat.router)
-    app.include_router(admin.router)
+    for router in admin.routers:
+        app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app

@@ -12,6 +12,7 @@ import secrets
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from saasllm_schema import BillingSettings
 from saasllm_server.domain.tenancy import display_prefix, hash_key
 from saasllm_server.storage import tenancy as store
 from saasllm_server.storage.database import utcnow
@@ -37,8 +38,7 @@ async def apply_bootstrap(engine: AsyncEngine, config: GatewayConfig) -> None:
                         "organization_id": org.id,
                         "name": team.name or team.id,
                         "status": team.status,
-                        "budget_mode": team.budget_mode,
-                        "credits_per_job": team.credits_per_job,
+                        **team.model_dump(include=set(BillingSettings.model_fields)),
                         "default_model_group": team.default_model_group,
                         "rpm_limit": team.rpm_limit,
                         "max_concurrent_streams": team.max_concurrent_streams,

@@ -46,6 +46,10 @@ class TeamSuspended(PermissionDenied):
     code = ErrorCode.TEAM_SUSPENDED
 
 
+class InsufficientScope(PermissionDenied):
+    code = ErrorCode.INSUFFICIENT_SCOPE
+
+
 class InsufficientCredits(GatewayError):
     status = 403
     type = ErrorType.INSUFFICIENT_CREDITS
@@ -74,6 +78,10 @@ class Conflict(GatewayError):
 
 class JobAlreadyCompleted(Conflict):
     code = ErrorCode.JOB_ALREADY_COMPLETED
+
+
+class IdempotencyKeyReused(Conflict):
+    code = ErrorCode.IDEMPOTENCY_KEY_REUSED
 
 
 class StreamAbandoned(Conflict):

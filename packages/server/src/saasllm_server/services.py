@@ -63,6 +63,7 @@ class Gateway:
             litellm_path=LitellmPath(),
             limiter=limiter,
             first_chunk_timeout_s=settings.first_chunk_timeout_s,
+            default_max_tokens=settings.hold_max_tokens,
         )
         return cls(
             settings=settings,

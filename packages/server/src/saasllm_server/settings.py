@@ -81,6 +81,13 @@ class Settings(BaseSettings):
         description="How long a job's open/closed state and a team's balance are reused for "
         "admitting calls (0: read them for every call). Charges never use the cache.",
     )
+    hold_max_tokens: int = Field(
+        default=1024,
+        ge=1,
+        le=1_000_000,
+        description="Under per_token and per_usd billing, a call without max_tokens holds "
+        "credits for this many output tokens until its job settles.",
+    )
     record_window_s: float = Field(
         default=0.02,
         ge=0,

@@ -93,9 +93,9 @@ async def _authentication_refusal(request: Request) -> GatewayError | None:
     authorization = request.headers.get("authorization")
     try:
         if request.url.path.startswith("/admin/"):
-            from saasllm_server.api.admin import require_admin
+            from saasllm_server.api.admin.auth import authenticate_admin
 
-            await require_admin(gateway, authorization)
+            await authenticate_admin(gateway, authorization)
         elif request.url.path.startswith(("/api/", "/v1/")):
             await gateway.auth.authenticate(authorization)
     except GatewayError as refusal:

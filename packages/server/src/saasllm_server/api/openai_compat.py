@@ -38,7 +38,9 @@ async def list_models(gw: GatewayDep, principal: PrincipalDep) -> dict[str, Any]
     names = set(principal.allowed_groups)
     if principal.default_model_group:
         names.add(principal.default_model_group)
-    available = sorted(n for n in names if gw.catalog.members(n) is not None)
+    available = sorted(
+        n for n in names if principal.may_use(n) and gw.catalog.members(n) is not None
+    )
     return {
         "object": "list",
         "data": [

@@ -40,9 +40,16 @@ class KeyAuthenticator:
             if len(self._cache) >= _MAX_ENTRIES:
                 self._cache.clear()
             self._cache[key_hash] = (now + self._ttl_s, principal)
+        if principal.key_expires_at is not None and principal.key_expires_at <= time.time():
+            self._cache.pop(key_hash, None)
+            raise AuthenticationFailed("invalid, revoked or expired API key")
         if principal.suspended:
             raise TeamSuspended(f"team {principal.team_id!r} is suspended")
         return principal
+
+    def invalidate_key(self, key_id: str) -> None:
+        for key_hash in [h for h, (_, p) in self._cache.items() if p.key_id == key_id]:
+            del self._cache[key_hash]
 
     def invalidate_team(self, team_id: str) -> None:
         for key_hash in [h for h, (_, p) in self._cache.items() if p.team_id == team_id]:

@@ -1,18 +1,88 @@
-"""What a job costs in credits, and what a team must hold to start work.
+"""What a job costs in credits under each budget mode, and what a call must hold first.
 
-Only the per-job mode is charged so far; the per-token and per-dollar modes of
-the billing issue add their rules here.
+Prices are exact: token and dollar amounts are turned into credits with integer
+and ``Decimal`` arithmetic and rounded up once, per job (so ten calls of 150
+tokens at 1000 tokens per credit cost 2 credits, not 10).
+
+Admission holds credits before work starts, and completion settles them:
+
+* creating a job holds the job's minimum (its price under ``per_job``, one
+  credit under the other modes);
+* under ``per_token`` and ``per_usd`` each call also holds an estimate, from
+  its ``max_tokens`` (or the configured default) and its prompt;
+* completing the job charges the actual price and releases what it held.
+
+So concurrent calls can never spend credits the team does not hold.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
+
 from saasllm_server.domain.tenancy import Principal
 
 ADMISSION_MINIMUM = 1
+_CENT = Decimal(1)
 
 
-def job_charge(principal: Principal) -> int:
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """A job's calls, summed."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+
+def job_hold(principal: Principal) -> int:
+    """Credits held when a job is created."""
+    if principal.budget_mode == "per_job":
+        return max(0, principal.credits_per_job)
+    return ADMISSION_MINIMUM
+
+
+def job_price(principal: Principal, usage: Usage) -> int:
+    """The credits a completed job costs."""
+    mode = principal.budget_mode
+    if mode == "per_token":
+        tokens = usage.prompt_tokens + usage.completion_tokens
+        return max(ADMISSION_MINIMUM, math.ceil(tokens / principal.tokens_per_credit))
+    if mode == "per_usd":
+        return usd_to_credits(principal, usage.cost_usd)
     return max(0, principal.credits_per_job)
+
+
+def usd_to_credits(principal: Principal, cost_usd: float) -> int:
+    """Provider cost plus markup, in credits, rounded up (a float's repr, not its binary
+    expansion, is the amount: 0.1 USD is exactly ten cents)."""
+    if cost_usd <= 0:
+        return 0
+    credits = (
+        Decimal(repr(cost_usd))
+        * (Decimal(100) + Decimal(repr(principal.markup_percent)))
+        / Decimal(100)
+        * Decimal(repr(principal.credits_per_dollar))
+    )
+    return int(credits.quantize(_CENT, rounding=ROUND_CEILING))
+
+
+def call_hold(
+    principal: Principal, prompt_tokens: int, max_tokens: int, cost_usd: float | None
+) -> int:
+    """Credits a call holds until its job completes (0 under ``per_job``: the job holds
+    its whole price). ``cost_usd`` is the call's worst case, when the deployment is priced."""
+    mode = principal.budget_mode
+    if mode == "per_token":
+        return max(1, math.ceil((prompt_tokens + max_tokens) / principal.tokens_per_credit))
+    if mode == "per_usd":
+        return usd_to_credits(principal, cost_usd or 0.0)
+    return 0
+
+
+def available(balance: int, reserved: int, overdraft_limit: int) -> int:
+    return balance - reserved + overdraft_limit
 
 
 def can_start_work(balance: int) -> bool:

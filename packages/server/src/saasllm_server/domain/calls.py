@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+import orjson
+
 from saasllm_schema import ChatRequest
+from saasllm_server.domain import billing
 from saasllm_server.domain.jobs import JobService
 from saasllm_server.domain.model_groups import ModelGroupCatalog
 from saasllm_server.domain.ratelimit import RateLimiter, StreamSlot
@@ -88,7 +91,9 @@ class CallService:
         litellm_path: LitellmPath,
         limiter: RateLimiter,
         first_chunk_timeout_s: float,
+        default_max_tokens: int = 1024,
     ) -> None:
+        self._default_max_tokens = default_max_tokens
         self._jobs = jobs
         self._catalog = catalog
         self._router = router
@@ -104,10 +109,28 @@ class CallService:
         group, members = self._catalog.resolve(principal, request.requested_group)
         was_pending = await self._jobs.admit_call(principal, job_id)
         await self._limiter.hit(principal.team_id, principal.rpm_limit)
+        if principal.budget_mode != "per_job":
+            await self._jobs.hold_for_call(
+                principal, job_id, self._hold(principal, request, members)
+            )
         context = CallContext(
             principal, job_id, group, request, stream, started, utcnow(), was_pending
         )
         return context, members
+
+    def _hold(self, principal: Principal, request: ChatRequest, members: tuple[str, ...]) -> int:
+        """A call's worst case in credits: its prompt (about three bytes of JSON per token,
+        on the generous side) plus every token it may generate, at the group's dearest
+        prices."""
+        prompt = len(orjson.dumps([m.model_dump(exclude_none=True) for m in request.messages]))
+        prompt_tokens = prompt // 3 + 1
+        output = request.max_tokens or request.max_completion_tokens or self._default_max_tokens
+        cost: float | None = None
+        if principal.budget_mode == "per_usd":
+            priced = [d for d in self._router.deployments() if d.member in members and d.priced]
+            if priced:
+                cost = max(d.cost_usd(prompt_tokens, output) for d in priced)
+        return billing.call_hold(principal, prompt_tokens, output, cost)
 
     def _body(self, request: ChatRequest, stream: bool) -> dict[str, Any]:
         body: dict[str, Any] = {

@@ -20,7 +20,7 @@ from saasllm_schema import (
     JobCreated,
     JobResult,
 )
-from saasllm_server.domain.billing import can_start_work, job_charge
+from saasllm_server.domain import billing
 from saasllm_server.domain.tenancy import Principal
 from saasllm_server.errors import (
     InsufficientCredits,
@@ -31,7 +31,6 @@ from saasllm_server.errors import (
 )
 from saasllm_server.storage import jobs as job_store
 from saasllm_server.storage import ledger
-from saasllm_server.storage import tenancy as tenancy_store
 from saasllm_server.storage.database import as_utc, utcnow
 from saasllm_server.storage.jobs import CallRecord
 from saasllm_server.storage.recorder import CallRecorder
@@ -48,8 +47,14 @@ def parse_job_id(job_id: str) -> str:
         raise InvalidRequest("job_id is not a UUID", param="job_id") from None
 
 
-def _insufficient(balance: int) -> InsufficientCredits:
-    return InsufficientCredits(f"insufficient credits: the team holds {balance}")
+def _insufficient(available: int, need: int = billing.ADMISSION_MINIMUM) -> InsufficientCredits:
+    return InsufficientCredits(
+        f"insufficient credits: {max(0, available)} available, {need} needed"
+    )
+
+
+def _available(held: ledger.Held, principal: Principal) -> int:
+    return billing.available(held.balance, held.reserved, principal.overdraft_limit)
 
 
 class JobService:
@@ -102,10 +107,19 @@ class JobService:
             )
         job_id = str(uuid.uuid4())
         now = utcnow()
+        hold = billing.job_hold(principal)
+        need = max(billing.ADMISSION_MINIMUM, hold)
         async with self._engine.begin() as conn:
-            balance = await tenancy_store.balance(conn, principal.team_id)
-            if balance is None or not can_start_work(balance):
-                raise _insufficient(balance or 0)
+            held = await ledger.hold(
+                conn,
+                team_id=principal.team_id,
+                amount=hold,
+                need=need,
+                overdraft_limit=principal.overdraft_limit,
+            )
+            if held is None:
+                current = await ledger.balance_row(conn, principal.team_id)
+                raise _insufficient(_available(current, principal) if current else 0, need)
             await job_store.insert_job(
                 conn,
                 {
@@ -116,9 +130,11 @@ class JobService:
                     "user_id": request.user_id,
                     "metadata": request.metadata,
                     "credits_charged": 0,
+                    "credits_reserved": hold,
                     "created_at": now,
                 },
             )
+        balance = _available(held, principal)
         self._remember(principal.team_id, job_id, "pending", balance)
         return JobCreated(
             job_id=job_id,
@@ -145,13 +161,35 @@ class JobService:
                 found = await job_store.admission(conn, principal.team_id, job_id)
             if found is None:
                 raise JobNotFound(f"job {job_id} not found")
-            status, balance = found.status, found.balance
+            status = found.status
+            balance = billing.available(found.balance, found.reserved, principal.overdraft_limit)
             self._remember(principal.team_id, job_id, status, balance)
         if status in FINAL:
             raise JobAlreadyCompleted(f"job {job_id} is already {status}")
-        if not can_start_work(balance):
-            raise _insufficient(balance)
+        # The job holds its minimum already; a team in deficit (an operator took credits
+        # back) starts nothing more.
+        if balance < 0:
+            raise _insufficient(balance, 0)
         return status == "pending"
+
+    async def hold_for_call(self, principal: Principal, job_id: str, amount: int) -> None:
+        """Hold a call's estimated price on its job until the job settles."""
+        if amount <= 0:
+            return
+        async with self._engine.begin() as conn:
+            held = await ledger.hold(
+                conn,
+                team_id=principal.team_id,
+                amount=amount,
+                need=amount,
+                overdraft_limit=principal.overdraft_limit,
+            )
+            if held is None:
+                current = await ledger.balance_row(conn, principal.team_id)
+                raise _insufficient(_available(current, principal) if current else 0, amount)
+            if not await job_store.add_job_hold(conn, job_id, amount):
+                raise JobAlreadyCompleted(f"job {job_id} is already closed")
+        self._remember(principal.team_id, None, None, _available(held, principal))
 
     def call_started(self) -> None:
         self._recorder.call_started()
@@ -190,7 +228,8 @@ class JobService:
             # The ledger's unique (job_id, kind) caught a second charge that raced past the
             # status check; the whole transaction rolled back.
             raise JobAlreadyCompleted(f"job {job_id} is already completed") from exc
-        self._remember(principal.team_id, job_id, result.status, result.credits_remaining)
+        self._remember(principal.team_id, job_id, result.status, None)
+        self.forget_balance(principal.team_id)
         return result
 
     async def _complete(
@@ -201,11 +240,9 @@ class JobService:
         request: JobComplete,
         now: datetime,
     ) -> JobResult:
-        charge = job_charge(principal) if request.status == "completed" else 0
         values: dict[str, Any] = {
             "status": request.status,
             "completed_at": now,
-            "credits_charged": charge,
         }
         if request.error_message is not None:
             values["error_message"] = request.error_message
@@ -216,26 +253,33 @@ class JobService:
                 raise JobNotFound(f"job {job_id} not found")
             raise JobAlreadyCompleted(f"job {job_id} is already {row.status}")
         row = await job_store.job_row(conn, principal.team_id, job_id)
+        changes: dict[str, Any] = {"credits_reserved": 0}
         if request.metadata:
-            merged = {**(row.metadata or {}), **request.metadata}
-            await job_store.merge_metadata(conn, job_id, merged)
-        if charge:
-            remaining = await ledger.move(
-                conn,
-                team_id=principal.team_id,
-                amount=-charge,
-                kind="job_charge",
-                job_id=job_id,
-                now=now,
-                reason=f"job {row.job_type} completed",
-                actor=f"key:{principal.key_id}",
-            )
-            if remaining is None:
-                held = await tenancy_store.balance(conn, principal.team_id) or 0
-                raise _insufficient(held)
-        else:
-            remaining = await tenancy_store.balance(conn, principal.team_id) or 0
+            changes["metadata"] = {**(row.metadata or {}), **request.metadata}
         totals = await job_store.call_totals(conn, job_id)
+        charge = 0
+        if request.status == "completed":
+            usage = billing.Usage(totals.prompt_tokens, totals.completion_tokens, totals.cost_usd)
+            charge = billing.job_price(principal, usage)
+            changes["credits_charged"] = charge
+        await job_store.update_job(conn, job_id, changes)
+        # One statement charges the price and releases what the job held.
+        remaining = await ledger.move(
+            conn,
+            team_id=principal.team_id,
+            amount=-charge,
+            kind="job_charge",
+            job_id=job_id,
+            now=now,
+            reason=f"job {row.job_type} completed ({principal.budget_mode})",
+            actor=f"key:{principal.key_id}",
+            floor=-principal.overdraft_limit,
+            release=int(row.credits_reserved),
+        )
+        if remaining is None:
+            current = await ledger.balance_row(conn, principal.team_id)
+            balance = current.balance if current else 0
+            raise _insufficient(balance + principal.overdraft_limit, charge)
         calls = await job_store.calls_of(conn, job_id)
         costs = CostSummary(
             total_calls=totals.total_calls,

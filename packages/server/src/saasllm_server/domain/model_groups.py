@@ -38,10 +38,14 @@ class ModelGroupCatalog:
                 code=ErrorCode.NO_DEFAULT_MODEL_GROUP,
                 param="model",
             )
-        allowed = name == principal.default_model_group or name in principal.allowed_groups
+        allowed = principal.may_use(name)
         members = self._groups.get(name)
         if members is None:
             raise ModelGroupNotFound(f"model group {name!r} not found", param="model")
         if not allowed:
-            raise PermissionDenied(f"team may not use model group {name!r}", param="model")
+            raise PermissionDenied(
+                f"this key may not use model group {name!r}",
+                code=ErrorCode.MODEL_GROUP_NOT_ALLOWED,
+                param="model",
+            )
         return name, members

@@ -37,7 +37,21 @@ class Principal:
     allowed_groups: frozenset[str]
     rpm_limit: int | None
     max_concurrent_streams: int | None
+    tokens_per_credit: int = 1000
+    credits_per_dollar: float = 100.0
+    markup_percent: float = 0.0
+    overdraft_limit: int = 0
+    # Seconds since the epoch; checked on every request, so a cached key still expires on time.
+    key_expires_at: float | None = None
+    # The key's own allow-list (within the team's), or None for all of the team's groups.
+    key_groups: frozenset[str] | None = None
 
     @property
     def suspended(self) -> bool:
         return self.team_status != "active"
+
+    def may_use(self, group: str) -> bool:
+        """The team may use the group, and the key is not limited to others."""
+        if self.key_groups is not None and group not in self.key_groups:
+            return False
+        return group in self.allowed_groups or group == self.default_model_group

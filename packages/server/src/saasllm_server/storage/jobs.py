@@ -18,6 +18,7 @@ OPEN_STATUSES = ("pending", "in_progress")
 class Admission:
     status: str
     balance: int
+    reserved: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,7 @@ class CallRecord:
     job_was_pending: bool = True
 
 
-_ADMISSION = select(jobs.c.status, team_balances.c.balance).join(
+_ADMISSION = select(jobs.c.status, team_balances.c.balance, team_balances.c.reserved).join(
     team_balances, team_balances.c.team_id == jobs.c.team_id
 )
 
@@ -62,7 +63,19 @@ async def admission(conn: AsyncConnection, team_id: str, job_id: str) -> Admissi
     row = (
         await conn.execute(_ADMISSION.where(jobs.c.id == job_id, jobs.c.team_id == team_id))
     ).first()
-    return None if row is None else Admission(status=row.status, balance=int(row.balance))
+    if row is None:
+        return None
+    return Admission(status=row.status, balance=int(row.balance), reserved=int(row.reserved))
+
+
+async def add_job_hold(conn: AsyncConnection, job_id: str, amount: int) -> bool:
+    """Count a call's hold on its job, if the job is still open (False: it closed meanwhile)."""
+    result = await conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id, jobs.c.status.in_(OPEN_STATUSES))
+        .values(credits_reserved=jobs.c.credits_reserved + amount)
+    )
+    return result.rowcount == 1
 
 
 async def insert_job(conn: AsyncConnection, values: dict[str, Any]) -> None:
@@ -134,5 +147,5 @@ async def close_job(
     return result.rowcount == 1
 
 
-async def merge_metadata(conn: AsyncConnection, job_id: str, metadata: dict[str, Any]) -> None:
-    await conn.execute(update(jobs).where(jobs.c.id == job_id).values(metadata=metadata))
+async def update_job(conn: AsyncConnection, job_id: str, values: dict[str, Any]) -> None:
+    await conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))

@@ -56,6 +56,11 @@ teams = Table(
     Column("status", String(20), nullable=False, default="active"),
     Column("budget_mode", String(20), nullable=False, default="per_job"),
     Column("credits_per_job", Integer, nullable=False, default=1),
+    Column("tokens_per_credit", Integer, nullable=False, default=1000, server_default="1000"),
+    Column("credits_per_dollar", Float, nullable=False, default=100.0, server_default="100"),
+    Column("markup_percent", Float, nullable=False, default=0.0, server_default="0"),
+    Column("overdraft_limit", BigInteger, nullable=False, default=0, server_default="0"),
+    Column("low_balance_threshold", BigInteger, nullable=True),
     Column("default_model_group", String(200), nullable=True),
     Column("rpm_limit", Integer, nullable=True),
     Column("max_concurrent_streams", Integer, nullable=True),
@@ -68,6 +73,8 @@ team_balances = Table(
     metadata,
     Column("team_id", String(100), ForeignKey("teams.id"), primary_key=True),
     Column("balance", BigInteger, nullable=False, default=0),
+    # Held for open jobs and running calls; available = balance - reserved + overdraft.
+    Column("reserved", BigInteger, nullable=False, default=0, server_default="0"),
     _ts("updated_at", nullable=False),
 )
 
@@ -79,6 +86,8 @@ api_keys = Table(
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("prefix", String(16), nullable=False),
     Column("name", String(200), nullable=False, default=""),
+    Column("model_groups", JSON, nullable=True),
+    Column("replaced_by", String(40), nullable=True),
     _ts("created_at", nullable=False),
     _ts("expires_at"),
     _ts("revoked_at"),
@@ -117,6 +126,7 @@ jobs = Table(
     Column("metadata", JSON, nullable=False, default=dict),
     Column("error_message", Text, nullable=True),
     Column("credits_charged", BigInteger, nullable=False, default=0),
+    Column("credits_reserved", BigInteger, nullable=False, default=0, server_default="0"),
     _ts("created_at", nullable=False),
     _ts("started_at"),
     _ts("completed_at"),
@@ -154,6 +164,7 @@ credit_ledger = Table(
     Column("job_id", String(36), ForeignKey("jobs.id"), nullable=True),
     Column("kind", String(30), nullable=False),
     Column("amount", BigInteger, nullable=False),
+    Column("balance_before", BigInteger, nullable=True),
     Column("balance_after", BigInteger, nullable=False),
     Column("reason", String(500), nullable=False, default=""),
     Column("actor", String(200), nullable=False, default=""),
@@ -162,4 +173,30 @@ credit_ledger = Table(
     # A job is charged at most once, whatever races: the database enforces it.
     UniqueConstraint("job_id", "kind", name="uq_credit_ledger_job_kind"),
     UniqueConstraint("team_id", "idempotency_key", name="uq_credit_ledger_idempotency"),
+)
+
+admin_keys = Table(
+    "admin_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("scope", String(20), nullable=False),
+    _ts("created_at", nullable=False),
+    _ts("revoked_at"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    _ts("at", nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("target", String(300), nullable=False, default=""),
+    Column("details", JSON, nullable=False, default=dict),
+    Index("ix_audit_log_at", "at"),
 )

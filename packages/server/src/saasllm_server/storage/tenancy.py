@@ -31,10 +31,15 @@ async def find_principal(conn: AsyncConnection, key_hash: str, now: datetime) ->
                 api_keys.c.team_id,
                 api_keys.c.expires_at,
                 api_keys.c.revoked_at,
+                api_keys.c.model_groups,
                 teams.c.organization_id,
                 teams.c.status,
                 teams.c.budget_mode,
                 teams.c.credits_per_job,
+                teams.c.tokens_per_credit,
+                teams.c.credits_per_dollar,
+                teams.c.markup_percent,
+                teams.c.overdraft_limit,
                 teams.c.default_model_group,
                 teams.c.rpm_limit,
                 teams.c.max_concurrent_streams,
@@ -61,6 +66,12 @@ async def find_principal(conn: AsyncConnection, key_hash: str, now: datetime) ->
         allowed_groups=frozenset(groups),
         rpm_limit=row.rpm_limit,
         max_concurrent_streams=row.max_concurrent_streams,
+        tokens_per_credit=int(row.tokens_per_credit),
+        credits_per_dollar=float(row.credits_per_dollar),
+        markup_percent=float(row.markup_percent),
+        overdraft_limit=int(row.overdraft_limit),
+        key_expires_at=None if expires_at is None else expires_at.timestamp(),
+        key_groups=None if row.model_groups is None else frozenset(row.model_groups),
     )
 
 
@@ -193,3 +204,84 @@ async def list_team_ids(conn: AsyncConnection) -> list[str]:
 async def count_keys(conn: AsyncConnection, team_id: str) -> int:
     value = await conn.scalar(select(func.count()).where(api_keys.c.team_id == team_id))
     return int(value or 0)
+
+
+async def organizations_list(conn: AsyncConnection) -> list[Any]:
+    return list((await conn.execute(select(organizations).order_by(organizations.c.id))).all())
+
+
+async def organization_row(conn: AsyncConnection, org_id: str) -> Any:
+    return (await conn.execute(select(organizations).where(organizations.c.id == org_id))).first()
+
+
+async def team_views(
+    conn: AsyncConnection,
+    *,
+    organization_id: str | None = None,
+    team_id: str | None = None,
+    include_deleted: bool = False,
+) -> list[tuple[Any, int, int, list[str]]]:
+    """Teams with their balance, holds and access list: (row, balance, reserved, groups)."""
+    query = select(teams, team_balances.c.balance, team_balances.c.reserved).join(
+        team_balances, team_balances.c.team_id == teams.c.id
+    )
+    if organization_id is not None:
+        query = query.where(teams.c.organization_id == organization_id)
+    if team_id is not None:
+        query = query.where(teams.c.id == team_id)
+    if not include_deleted:
+        query = query.where(teams.c.deleted_at.is_(None))
+    rows = list((await conn.execute(query.order_by(teams.c.id))).all())
+    access: dict[str, list[str]] = {}
+    if rows:
+        ids = [r.id for r in rows]
+        result = await conn.execute(
+            select(team_model_groups.c.team_id, team_model_groups.c.group_name)
+            .where(team_model_groups.c.team_id.in_(ids))
+            .order_by(team_model_groups.c.group_name)
+        )
+        for tid, group in result:
+            access.setdefault(tid, []).append(group)
+    return [(r, int(r.balance), int(r.reserved), access.get(r.id, [])) for r in rows]
+
+
+async def update_team(conn: AsyncConnection, team_id: str, values: dict[str, Any]) -> None:
+    await conn.execute(update(teams).where(teams.c.id == team_id).values(**values))
+
+
+async def key_rows(conn: AsyncConnection, team_id: str) -> list[Any]:
+    return list(
+        (
+            await conn.execute(
+                select(api_keys)
+                .where(api_keys.c.team_id == team_id)
+                .order_by(api_keys.c.created_at)
+            )
+        ).all()
+    )
+
+
+async def key_row(conn: AsyncConnection, key_id: str) -> Any:
+    return (await conn.execute(select(api_keys).where(api_keys.c.id == key_id))).first()
+
+
+async def insert_key(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(insert(api_keys).values(**values))
+
+
+async def update_key(conn: AsyncConnection, key_id: str, values: dict[str, Any]) -> None:
+    await conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(**values))
+
+
+async def delete_model_group(conn: AsyncConnection, name: str) -> bool:
+    await conn.execute(delete(team_model_groups).where(team_model_groups.c.group_name == name))
+    await conn.execute(delete(model_group_members).where(model_group_members.c.group_name == name))
+    result = await conn.execute(delete(model_groups).where(model_groups.c.name == name))
+    return result.rowcount == 1
+
+
+async def teams_defaulting_to(conn: AsyncConnection, group: str) -> list[str]:
+    result = await conn.execute(
+        select(teams.c.id).where(teams.c.default_model_group == group, teams.c.deleted_at.is_(None))
+    )
+    return list(result.scalars())

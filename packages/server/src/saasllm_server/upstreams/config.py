@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from saasllm_schema import BudgetMode, ModelGroupSpec
+from saasllm_schema import BillingSettings, ModelGroupSpec
 
 
 class DeploymentConfig(BaseModel):
@@ -57,7 +57,9 @@ class KeySpec(BaseModel):
         return self
 
 
-class TeamSpec(BaseModel):
+class TeamSpec(BillingSettings):
+    """A team of the bootstrap file; its billing fields are the admin API's."""
+
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1, max_length=100)
@@ -65,8 +67,6 @@ class TeamSpec(BaseModel):
     credits: int = Field(
         default=0, ge=0, description="Granted once, when the team is first created."
     )
-    budget_mode: BudgetMode = "per_job"
-    credits_per_job: int = Field(default=1, ge=0)
     default_model_group: str | None = None
     model_groups: list[str] = Field(default_factory=list)
     rpm_limit: int | None = Field(default=None, ge=1)
