@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 
 from saasllm_server.domain.tenancy import Principal
 
 ADMISSION_MINIMUM = 1
-_CENT = Decimal(1)
+_WHOLE = Decimal(1)
+# Provider costs are sums of float products (8 x 0.000001 + 5 x 0.000002 is
+# 1.7999999999999997e-05); pricing starts from the cost rounded to a picodollar.
+_PICODOLLAR = Decimal("1e-12")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,17 +58,17 @@ def job_price(principal: Principal, usage: Usage) -> int:
 
 
 def usd_to_credits(principal: Principal, cost_usd: float) -> int:
-    """Provider cost plus markup, in credits, rounded up (a float's repr, not its binary
-    expansion, is the amount: 0.1 USD is exactly ten cents)."""
+    """Provider cost plus markup, in credits, rounded up once."""
     if cost_usd <= 0:
         return 0
+    cost = Decimal(repr(cost_usd)).quantize(_PICODOLLAR, rounding=ROUND_HALF_EVEN)
     credits = (
-        Decimal(repr(cost_usd))
+        cost
         * (Decimal(100) + Decimal(repr(principal.markup_percent)))
         / Decimal(100)
         * Decimal(repr(principal.credits_per_dollar))
     )
-    return int(credits.quantize(_CENT, rounding=ROUND_CEILING))
+    return int(credits.quantize(_WHOLE, rounding=ROUND_CEILING))
 
 
 def call_hold(

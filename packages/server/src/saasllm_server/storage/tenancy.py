@@ -123,6 +123,7 @@ async def upsert_team(
                 team_id=team_id,
                 kind="grant",
                 amount=initial_credits,
+                balance_before=0,
                 balance_after=initial_credits,
                 reason="initial credits",
                 actor=actor,
