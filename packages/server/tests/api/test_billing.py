@@ -24,24 +24,28 @@ MAX_TOKENS = 4
 INPUT_PRICE, OUTPUT_PRICE = 0.000001, 0.000002  # the "priced" deployment's litellm prices
 
 
+def _client(gateway: GatewayProcess, team: TeamHandle) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=gateway.url, headers=team.headers, timeout=30)
+
+
 def _call_tokens() -> tuple[int, int]:
     return count_prompt_tokens(MESSAGES), len(tokens_for(PROMPT, MAX_TOKENS))
 
 
-def _run_job(
+async def _run_job(
     gateway: GatewayProcess, team: TeamHandle, calls: int, *, group: str = "default"
 ) -> dict[str, Any]:
-    with httpx.Client(base_url=gateway.url, headers=team.headers, timeout=30) as client:
-        created = client.post("/api/jobs/create", json={"job_type": "billing"})
+    async with _client(gateway, team) as client:
+        created = await client.post("/api/jobs/create", json={"job_type": "billing"})
         assert created.status_code == 200, created.text
         job_id = created.json()["job_id"]
         for _ in range(calls):
-            answer = client.post(
+            answer = await client.post(
                 f"/api/jobs/{job_id}/llm-call",
                 json={"messages": MESSAGES, "max_tokens": MAX_TOKENS, "model": group},
             )
             assert answer.status_code == 200, answer.text
-        done = client.post(f"/api/jobs/{job_id}/complete", json={"status": "completed"})
+        done = await client.post(f"/api/jobs/{job_id}/complete", json={"status": "completed"})
         assert done.status_code == 200, done.text
         result: dict[str, Any] = done.json()
         return result
@@ -56,12 +60,12 @@ async def test_per_job_charges_its_price_and_holds_it_at_creation(
     gateway: GatewayProcess, admin: Admin
 ) -> None:
     team = admin.team(credits=5, credits_per_job=3)
-    result = _run_job(gateway, team, calls=2)
+    result = await _run_job(gateway, team, calls=2)
     assert result["credits_charged"] == 3
     assert result["credits_remaining"] == 2
-    with httpx.Client(base_url=gateway.url, headers=team.headers) as client:
+    async with _client(gateway, team) as client:
         # 2 left, a job needs 3 held: refused before any work starts.
-        refused = client.post("/api/jobs/create", json={"job_type": "billing"})
+        refused = await client.post("/api/jobs/create", json={"job_type": "billing"})
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "insufficient_credits"
     charges = await _charges(gateway, team)
@@ -71,7 +75,7 @@ async def test_per_job_charges_its_price_and_holds_it_at_creation(
 async def test_per_token_rounds_up_once_per_job(gateway: GatewayProcess, admin: Admin) -> None:
     team = admin.team(credits=100, budget_mode="per_token", tokens_per_credit=10)
     prompt, completion = _call_tokens()
-    result = _run_job(gateway, team, calls=3)
+    result = await _run_job(gateway, team, calls=3)
     total = 3 * (prompt + completion)
     assert result["costs"]["total_tokens"] == total
     # Once per job: ceil(3 x 12 / 10) = 4, not 3 x ceil(12 / 10) = 6.
@@ -83,8 +87,8 @@ async def test_per_token_rounds_up_once_per_job(gateway: GatewayProcess, admin: 
 
 async def test_per_token_charges_at_least_one_credit(gateway: GatewayProcess, admin: Admin) -> None:
     team = admin.team(credits=10, budget_mode="per_token", tokens_per_credit=1_000_000)
-    assert _run_job(gateway, team, calls=1)["credits_charged"] == 1
-    assert _run_job(gateway, team, calls=0)["credits_charged"] == 1
+    assert (await _run_job(gateway, team, calls=1))["credits_charged"] == 1
+    assert (await _run_job(gateway, team, calls=0))["credits_charged"] == 1
 
 
 async def test_per_usd_applies_markup_to_provider_cost(
@@ -98,7 +102,7 @@ async def test_per_usd_applies_markup_to_provider_cost(
         model_groups=["default", "priced"],
     )
     prompt, completion = _call_tokens()
-    result = _run_job(gateway, team, calls=2, group="priced")
+    result = await _run_job(gateway, team, calls=2, group="priced")
     cost = Decimal(2 * prompt) * Decimal(str(INPUT_PRICE)) + Decimal(2 * completion) * Decimal(
         str(OUTPUT_PRICE)
     )
@@ -113,7 +117,7 @@ async def test_per_usd_applies_markup_to_provider_cost(
 
 async def test_unpriced_calls_cost_nothing_per_usd(gateway: GatewayProcess, admin: Admin) -> None:
     team = admin.team(credits=10, budget_mode="per_usd")
-    result = _run_job(gateway, team, calls=1)  # the "default" deployment has no price
+    result = await _run_job(gateway, team, calls=1)  # the "default" deployment has no price
     assert result["credits_charged"] == 0
     assert result["credits_remaining"] == 10
     assert admin.get_team(team.team_id)["credits_reserved"] == 0
@@ -123,11 +127,13 @@ async def test_failed_and_cancelled_jobs_release_their_holds(
     gateway: GatewayProcess, admin: Admin
 ) -> None:
     team = admin.team(credits=4, credits_per_job=2)
-    with httpx.Client(base_url=gateway.url, headers=team.headers) as client:
-        jobs = [client.post("/api/jobs/create", json={"job_type": "x"}).json() for _ in range(2)]
+    async with _client(gateway, team) as client:
+        jobs = [
+            (await client.post("/api/jobs/create", json={"job_type": "x"})).json() for _ in range(2)
+        ]
         assert admin.get_team(team.team_id)["credits_available"] == 0
         for job, status in zip(jobs, ("failed", "cancelled"), strict=True):
-            done = client.post(f"/api/jobs/{job['job_id']}/complete", json={"status": status})
+            done = await client.post(f"/api/jobs/{job['job_id']}/complete", json={"status": status})
             assert done.status_code == 200
             assert done.json()["credits_charged"] == 0
     view = admin.get_team(team.team_id)
@@ -142,21 +148,21 @@ async def test_per_token_calls_hold_their_worst_case(gateway: GatewayProcess, ad
     """A call holds prompt + max_tokens worth of credits, so two calls cannot both spend
     the last credits."""
     team = admin.team(credits=3, budget_mode="per_token", tokens_per_credit=10)
-    with httpx.Client(base_url=gateway.url, headers=team.headers) as client:
-        job_id = client.post("/api/jobs/create", json={"job_type": "x"}).json()["job_id"]
+    async with _client(gateway, team) as client:
+        job_id = (await client.post("/api/jobs/create", json={"job_type": "x"})).json()["job_id"]
         # The job holds 1; this call may produce up to 25 tokens: it needs 3 more, 2 are free.
-        big = client.post(
+        big = await client.post(
             f"/api/jobs/{job_id}/llm-call", json={"messages": MESSAGES, "max_tokens": 25}
         )
         assert big.status_code == 403
         assert big.json()["error"]["code"] == "insufficient_credits"
-        small = client.post(
+        small = await client.post(
             f"/api/jobs/{job_id}/llm-call", json={"messages": MESSAGES, "max_tokens": 2}
         )
         assert small.status_code == 200, small.text
         held = admin.get_team(team.team_id)["credits_reserved"]
         assert held == 1 + 2
-        done = client.post(f"/api/jobs/{job_id}/complete", json={"status": "completed"})
+        done = await client.post(f"/api/jobs/{job_id}/complete", json={"status": "completed"})
     prompt = count_prompt_tokens(MESSAGES)
     assert done.json()["credits_charged"] == math.ceil((prompt + 2) / 10)
     assert admin.get_team(team.team_id)["credits_reserved"] == 0
@@ -166,10 +172,12 @@ async def test_overdraft_lets_the_balance_go_below_zero_down_to_its_limit(
     gateway: GatewayProcess, admin: Admin
 ) -> None:
     team = admin.team(credits=0, credits_per_job=2, overdraft_limit=3)
-    first = _run_job(gateway, team, calls=0)
+    first = await _run_job(gateway, team, calls=0)
     assert first["credits_remaining"] == -2
-    with httpx.Client(base_url=gateway.url, headers=team.headers) as client:
-        refused = client.post("/api/jobs/create", json={"job_type": "x"})  # 1 available, 2 held
+    async with _client(gateway, team) as client:
+        refused = await client.post(
+            "/api/jobs/create", json={"job_type": "x"}
+        )  # 1 available, 2 held
     assert refused.status_code == 403
     ledger = await db.ledger(gateway.database_url, team.team_id)
     assert min(row["balance_after"] for row in ledger) == -2
