@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from tests.support import db
-from tests.support.gateway import GatewayProcess
-from tests.support.tenants import ADMIN_KEY, Admin
+from tests.support.gateway import ADMIN_KEY, GatewayProcess
+from tests.support.tenants import Admin
 
 JOBS = 300
 CONNECTIONS = 8
