@@ -47,6 +47,7 @@ async def usage(
     start: datetime | None,
     end: datetime | None,
     by_day: bool,
+    user_id: str | None = None,
     by_job_type: bool,
 ) -> list[Bucket]:
     day = _day(conn).label("day")
@@ -62,6 +63,8 @@ async def usage(
             query = query.where(teams.c.organization_id == organization_id)
         if team_id is not None:
             query = query.where(jobs.c.team_id == team_id)
+        if user_id is not None:
+            query = query.where(jobs.c.user_id == user_id)
         if start is not None:
             query = query.where(jobs.c.created_at >= start)
         if end is not None:

@@ -37,7 +37,7 @@ from saasllm_server.storage.database import as_utc, utcnow
 
 router = APIRouter(
     prefix="/admin",
-    tags=["admin: keys"],
+    tags=["admin"],
     responses={s: {"model": ErrorBody} for s in (401, 403, 404, 409, 422)},
 )
 

@@ -26,7 +26,7 @@ from saasllm_server.storage.database import as_utc
 
 router = APIRouter(
     prefix="/admin",
-    tags=["admin: reports"],
+    tags=["admin"],
     responses={s: {"model": ErrorBody} for s in (401, 403, 404, 422)},
 )
 
@@ -63,9 +63,11 @@ async def usage(
     start: datetime | None = None,
     end: datetime | None = None,
     group_by: UsageGrouping = "day",
+    user_id: str | None = None,
 ) -> UsageReport:
     """Jobs, calls, tokens, provider cost and credits charged, for a team or an organization
-    (or everything), by day (UTC, of the job's creation) and/or job type."""
+    (or everything), by day (UTC, of the job's creation) and/or job type; ``user_id`` narrows
+    it to one of your end users (the ``user_id`` given when the job was created)."""
     _aware(start, "start")
     _aware(end, "end")
     await gw.jobs.flush_calls()
@@ -76,6 +78,7 @@ async def usage(
             team_id=team_id,
             start=start,
             end=end,
+            user_id=user_id,
             by_day=group_by in ("day", "day_and_job_type"),
             by_job_type=group_by in ("job_type", "day_and_job_type"),
         )
@@ -85,6 +88,7 @@ async def usage(
             team_id=team_id,
             start=start,
             end=end,
+            user_id=user_id,
             by_day=False,
             by_job_type=False,
         )

@@ -26,7 +26,7 @@ from saasllm_server.storage.database import as_utc, utcnow
 
 router = APIRouter(
     prefix="/admin",
-    tags=["admin: tenancy"],
+    tags=["admin"],
     responses={s: {"model": ErrorBody} for s in (401, 403, 404, 409, 422)},
 )
 
