@@ -236,13 +236,48 @@ class LedgerEntry(BaseModel):
     created_at: datetime
 
 
+class ModelGroupMember(BaseModel):
+    """A fallback step defined in place: a deployment of its own, with its litellm params.
+
+    Secrets stay out of the database: an ``api_key`` must name an environment variable
+    (``os.environ/NAME``), which the gateway reads when it builds the deployment.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    deployment: str = Field(
+        min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+    )
+    litellm_params: dict[str, Any] = Field(
+        description="litellm params: model (required), api_base, api_key (os.environ/NAME), "
+        "input_cost_per_token, output_cost_per_token, …"
+    )
+
+    @model_validator(mode="after")
+    def _params(self) -> ModelGroupMember:
+        if not isinstance(self.litellm_params.get("model"), str):
+            raise ValueError("litellm_params.model is required")
+        key = self.litellm_params.get("api_key")
+        if key is not None and not (isinstance(key, str) and key.startswith("os.environ/")):
+            raise ValueError("litellm_params.api_key must be 'os.environ/<VARIABLE>'")
+        return self
+
+
 class ModelGroupSpec(BaseModel):
-    """A named, ordered fallback chain of deployments from the ``model_list``."""
+    """A named, ordered fallback chain: deployments of the ``model_list`` by name, or
+    deployments defined in place."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    members: list[str] = Field(min_length=1, max_length=50)
+    members: list[str | ModelGroupMember] = Field(min_length=1, max_length=50)
+
+    def member_key(self, member: str | ModelGroupMember) -> str:
+        """The router name of a member: a ``model_list`` name, or ``<group>/<deployment>``."""
+        return member if isinstance(member, str) else f"{self.name}/{member.deployment}"
+
+    def member_keys(self) -> list[str]:
+        return [self.member_key(m) for m in self.members]
 
 
 class AdminKeyCreate(BaseModel):

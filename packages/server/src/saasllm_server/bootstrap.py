@@ -27,7 +27,7 @@ async def apply_bootstrap(engine: AsyncEngine, config: GatewayConfig) -> None:
         if conn.dialect.name == "postgresql":
             await conn.execute(text(f"SELECT pg_advisory_xact_lock({_BOOTSTRAP_LOCK_ID})"))
         for group in config.model_groups:
-            await store.replace_model_group(conn, group.name, group.members, now)
+            await store.replace_model_group(conn, group, now)
         for org in config.organizations:
             await store.upsert_organization(conn, org.id, org.name or org.id, now)
             for team in org.teams:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from saasllm_schema import ModelGroupMember, ModelGroupSpec
 from saasllm_server.domain.auth import KeyAuthenticator
 from saasllm_server.domain.calls import CallService
 from saasllm_server.domain.jobs import JobService
@@ -16,7 +17,7 @@ from saasllm_server.domain.tenancy import Principal
 from saasllm_server.settings import Settings
 from saasllm_server.storage import tenancy as tenancy_store
 from saasllm_server.storage.database import utcnow
-from saasllm_server.upstreams.config import GatewayConfig
+from saasllm_server.upstreams.config import DeploymentConfig, GatewayConfig
 from saasllm_server.upstreams.litellm_path import LitellmPath
 from saasllm_server.upstreams.relay import RawRelay
 from saasllm_server.upstreams.router import ModelRouter
@@ -35,6 +36,7 @@ class Gateway:
     jobs: JobService
     calls: CallService
     resume: ResumeStore
+    inline: list[DeploymentConfig] = field(default_factory=list)
 
     @classmethod
     def build(cls, settings: Settings, config: GatewayConfig, engine: AsyncEngine) -> Gateway:
@@ -80,8 +82,31 @@ class Gateway:
         )
 
     async def reload_model_groups(self) -> None:
+        """Groups from the database; deployments defined in a group join the router, which
+        is rebuilt (fresh cooldowns) only when that set changed."""
         async with self.engine.connect() as conn:
-            self.catalog.replace(await tenancy_store.load_model_groups(conn))
+            specs = await tenancy_store.load_model_groups(conn)
+        inline = inline_deployments(specs)
+        if inline != self.inline:
+            router = ModelRouter([*self.config.model_list, *inline], self.config.router_settings)
+            self.router = router
+            self.calls.use_router(router)
+            self.inline = inline
+        self.catalog.replace(specs)
+
+
+def inline_deployments(specs: list[ModelGroupSpec]) -> list[DeploymentConfig]:
+    """The ``model_list`` entries of members defined inside groups."""
+    return [
+        DeploymentConfig(
+            model_name=spec.member_key(member),
+            litellm_params=member.litellm_params,
+            model_info={"id": spec.member_key(member)},
+        )
+        for spec in specs
+        for member in spec.members
+        if isinstance(member, ModelGroupMember)
+    ]
 
 
 def _with_default_limits(principal: Principal, settings: Settings) -> Principal:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from saasllm_schema import ModelGroupSpec
 from saasllm_server.domain.model_groups import ModelGroupCatalog
 from saasllm_server.domain.tenancy import Principal
 from saasllm_server.errors import InvalidRequest, ModelGroupNotFound, PermissionDenied
@@ -24,7 +25,13 @@ def _principal(default: str | None, allowed: set[str]) -> Principal:
     )
 
 
-CATALOG = ModelGroupCatalog({"default": ["a", "b"], "fast": ["c"], "secret": ["d"]})
+CATALOG = ModelGroupCatalog(
+    [
+        ModelGroupSpec(name="default", members=["a", "b"]),
+        ModelGroupSpec(name="fast", members=["c"]),
+        ModelGroupSpec(name="secret", members=["d"]),
+    ]
+)
 
 
 def test_no_model_means_the_default_group_with_its_fallback_order() -> None:

@@ -118,6 +118,10 @@ class CallService:
         )
         return context, members
 
+    def use_router(self, router: ModelRouter) -> None:
+        """Model groups gained or lost deployments of their own (see ``reload_model_groups``)."""
+        self._router = router
+
     def _hold(self, principal: Principal, request: ChatRequest, members: tuple[str, ...]) -> int:
         """A call's worst case in credits: its prompt (about three bytes of JSON per token,
         on the generous side) plus every token it may generate, at the group's dearest

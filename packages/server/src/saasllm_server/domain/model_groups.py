@@ -5,19 +5,24 @@ Read on every call, changed rarely; admin changes reload it on this process.
 
 from __future__ import annotations
 
-from saasllm_schema import ErrorCode
+from saasllm_schema import ErrorCode, ModelGroupSpec
 from saasllm_server.domain.tenancy import Principal
 from saasllm_server.errors import InvalidRequest, ModelGroupNotFound, PermissionDenied
 
 
 class ModelGroupCatalog:
-    def __init__(self, groups: dict[str, list[str]] | None = None) -> None:
+    def __init__(self, groups: list[ModelGroupSpec] | None = None) -> None:
         self._groups: dict[str, tuple[str, ...]] = {}
+        self._specs: dict[str, ModelGroupSpec] = {}
         if groups:
             self.replace(groups)
 
-    def replace(self, groups: dict[str, list[str]]) -> None:
-        self._groups = {name: tuple(members) for name, members in groups.items()}
+    def replace(self, groups: list[ModelGroupSpec]) -> None:
+        self._specs = {g.name: g for g in groups}
+        self._groups = {g.name: tuple(g.member_keys()) for g in groups}
+
+    def spec(self, name: str) -> ModelGroupSpec | None:
+        return self._specs.get(name)
 
     def names(self) -> list[str]:
         return sorted(self._groups)

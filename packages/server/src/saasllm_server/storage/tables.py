@@ -106,6 +106,8 @@ model_group_members = Table(
     Column("group_name", String(200), ForeignKey("model_groups.name"), primary_key=True),
     Column("position", Integer, primary_key=True),
     Column("deployment", String(200), nullable=False),
+    # Set for a member defined in place (its own deployment); None for a model_list name.
+    Column("litellm_params", JSON, nullable=True),
 )
 
 team_model_groups = Table(

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from saasllm_schema import ModelGroupMember, ModelGroupSpec
 from saasllm_server.domain.tenancy import Principal
 from saasllm_server.storage.database import as_utc
 from saasllm_server.storage.tables import (
@@ -166,29 +167,43 @@ async def upsert_key(
     return True
 
 
-async def replace_model_group(
-    conn: AsyncConnection, name: str, members: list[str], now: datetime
-) -> None:
+async def replace_model_group(conn: AsyncConnection, spec: ModelGroupSpec, now: datetime) -> None:
+    name = spec.name
     exists = await conn.scalar(select(model_groups.c.name).where(model_groups.c.name == name))
     if exists is None:
         await conn.execute(insert(model_groups).values(name=name, created_at=now))
     await conn.execute(delete(model_group_members).where(model_group_members.c.group_name == name))
     await conn.execute(
         insert(model_group_members),
-        [{"group_name": name, "position": i, "deployment": m} for i, m in enumerate(members)],
+        [
+            {
+                "group_name": name,
+                "position": i,
+                "deployment": m if isinstance(m, str) else m.deployment,
+                "litellm_params": None if isinstance(m, str) else m.litellm_params,
+            }
+            for i, m in enumerate(spec.members)
+        ],
     )
 
 
-async def load_model_groups(conn: AsyncConnection) -> dict[str, list[str]]:
+async def load_model_groups(conn: AsyncConnection) -> list[ModelGroupSpec]:
     result = await conn.execute(
-        select(model_group_members.c.group_name, model_group_members.c.deployment).order_by(
-            model_group_members.c.group_name, model_group_members.c.position
-        )
+        select(
+            model_group_members.c.group_name,
+            model_group_members.c.deployment,
+            model_group_members.c.litellm_params,
+        ).order_by(model_group_members.c.group_name, model_group_members.c.position)
     )
-    groups: dict[str, list[str]] = {}
-    for group_name, deployment in result:
-        groups.setdefault(group_name, []).append(deployment)
-    return groups
+    groups: dict[str, list[str | ModelGroupMember]] = {}
+    for group_name, deployment, params in result:
+        member: str | ModelGroupMember = (
+            deployment
+            if params is None
+            else ModelGroupMember(deployment=deployment, litellm_params=params)
+        )
+        groups.setdefault(group_name, []).append(member)
+    return [ModelGroupSpec(name=name, members=members) for name, members in groups.items()]
 
 
 async def balance(conn: AsyncConnection, team_id: str) -> int | None:

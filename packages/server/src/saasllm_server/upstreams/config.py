@@ -95,7 +95,7 @@ class GatewayConfig(BaseModel):
     def _references_resolve(self) -> GatewayConfig:
         names = {d.model_name for d in self.model_list}
         for group in self.model_groups:
-            missing = [m for m in group.members if m not in names]
+            missing = [m for m in group.members if isinstance(m, str) and m not in names]
             if missing:
                 raise ValueError(f"model group {group.name!r} names unknown deployments {missing}")
         groups = {g.name for g in self.model_groups}

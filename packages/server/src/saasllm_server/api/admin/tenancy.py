@@ -19,10 +19,11 @@ from saasllm_server.api.admin.auth import Operator, Reader
 from saasllm_server.api.deps import GatewayDep
 from saasllm_server.domain import billing
 from saasllm_server.errors import Conflict, InvalidRequest, NotFound
-from saasllm_server.services import Gateway
+from saasllm_server.services import Gateway, inline_deployments
 from saasllm_server.storage import audit
 from saasllm_server.storage import tenancy as store
 from saasllm_server.storage.database import as_utc, utcnow
+from saasllm_server.upstreams.router import build_deployment
 
 router = APIRouter(
     prefix="/admin",
@@ -225,40 +226,51 @@ async def delete_team(team_id: str, gw: GatewayDep, actor: Operator) -> None:
 
 @router.get("/model-groups", response_model=list[ModelGroupSpec])
 async def list_model_groups(gw: GatewayDep, actor: Reader) -> list[ModelGroupSpec]:
-    return [
-        ModelGroupSpec(name=name, members=list(gw.catalog.members(name) or ()))
-        for name in gw.catalog.names()
-    ]
+    specs = [gw.catalog.spec(name) for name in gw.catalog.names()]
+    return [spec for spec in specs if spec is not None]
 
 
 @router.get("/model-groups/{name}", response_model=ModelGroupSpec)
 async def get_model_group(name: str, gw: GatewayDep, actor: Reader) -> ModelGroupSpec:
-    members = gw.catalog.members(name)
-    if members is None:
+    spec = gw.catalog.spec(name)
+    if spec is None:
         raise NotFound(f"model group {name!r} not found")
-    return ModelGroupSpec(name=name, members=list(members))
+    return spec
 
 
 @router.put("/model-groups/{name}", response_model=ModelGroupSpec)
 async def put_model_group(
     name: str, body: ModelGroupSpec, gw: GatewayDep, actor: Operator
 ) -> ModelGroupSpec:
-    """Create or replace a group: its members, in order, are the fallback chain. Takes
-    effect at once, without a restart."""
+    """Create or replace a group: its members, in order, are the fallback chain. A member
+    is a ``model_list`` deployment's name, or a deployment defined here with its litellm
+    params (an ``api_key`` as ``os.environ/NAME``). Takes effect at once, without a restart."""
     if body.name != name:
         raise InvalidRequest("the body's name differs from the path's", param="name")
-    unknown = [m for m in body.members if m not in gw.router.members]
+    listed = {d.model_name for d in gw.config.model_list}
+    unknown = [m for m in body.members if isinstance(m, str) and m not in listed]
     if unknown:
         raise InvalidRequest(f"members {unknown} are not in the model_list", param="members")
+    keys = body.member_keys()
+    if len(set(keys)) != len(keys):
+        raise InvalidRequest("a deployment appears twice in the group", param="members")
+    for config in inline_deployments([body]):
+        try:
+            build_deployment(config, config.model_name)
+        except Exception as exc:  # litellm raises bare exceptions for unknown providers
+            raise InvalidRequest(
+                f"member {config.model_name!r}: litellm cannot use these params: {exc}",
+                param="members",
+            ) from None
     now = utcnow()
     async with gw.engine.begin() as conn:
-        await store.replace_model_group(conn, name, body.members, now)
+        await store.replace_model_group(conn, body, now)
         await audit.record(
             conn,
             actor=actor.name,
             action="model_group.put",
             target=f"model_group:{name}",
-            details=body.model_dump(),
+            details=body.model_dump(mode="json"),
             now=now,
         )
     await gw.reload_model_groups()

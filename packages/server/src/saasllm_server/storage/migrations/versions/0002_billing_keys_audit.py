@@ -36,6 +36,8 @@ def upgrade() -> None:
             sa.Column("overdraft_limit", sa.BigInteger(), nullable=False, server_default="0")
         )
         batch.add_column(sa.Column("low_balance_threshold", sa.BigInteger(), nullable=True))
+    with op.batch_alter_table("model_group_members") as batch:
+        batch.add_column(sa.Column("litellm_params", sa.JSON(), nullable=True))
     with op.batch_alter_table("team_balances") as batch:
         batch.add_column(sa.Column("reserved", sa.BigInteger(), nullable=False, server_default="0"))
     with op.batch_alter_table("api_keys") as batch:
@@ -91,6 +93,8 @@ def downgrade() -> None:
         batch.drop_column("model_groups")
     with op.batch_alter_table("team_balances") as batch:
         batch.drop_column("reserved")
+    with op.batch_alter_table("model_group_members") as batch:
+        batch.drop_column("litellm_params")
     with op.batch_alter_table("teams") as batch:
         for column in (
             "low_balance_threshold",
