@@ -1,4 +1,5 @@
-"""``saasllm-server``: run the gateway (``serve``), or the self-contained demo (``demo``)."""
+"""``saasllm-server``: run the gateway (``serve``), the self-contained demo (``demo``), or
+operate a running gateway through its admin API (``orgs``, ``teams``, ``credits``...)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-import uvicorn
+from saasllm_server.operator_cli import add_operator_commands
 
-from saasllm_server.settings import Settings
+# uvicorn, the app and litellm are imported inside serve() and demo(): the operator
+# commands only talk HTTP and should not wait seconds for a server they never start.
 
 
 def _run(app: object, host: str, port: int) -> None:
+    import uvicorn
+
     loop = "uvloop" if _has("uvloop") else "asyncio"
     http = "httptools" if _has("httptools") else "h11"
     uvicorn.run(
@@ -38,6 +42,7 @@ def _has(module: str) -> bool:
 
 def serve(args: argparse.Namespace) -> None:
     from saasllm_server.app import create_app
+    from saasllm_server.settings import Settings
 
     overrides: dict[str, object] = {}
     if args.config:
@@ -53,6 +58,7 @@ def serve(args: argparse.Namespace) -> None:
 def demo(args: argparse.Namespace) -> None:
     from saasllm_server.app import create_app
     from saasllm_server.demo import DEMO_KEY, DEMO_TEAM, demo_config
+    from saasllm_server.settings import Settings
 
     if args.fake:
         from saasllm_server.upstreams.fake import FakeUpstreamProcess
@@ -110,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_demo.add_argument("--threads", type=int, default=1, help="local model threads")
     p_demo.add_argument("--db", default=None, help="SQLite file to keep (default: a fresh one)")
     p_demo.set_defaults(func=demo)
+
+    add_operator_commands(sub)
     return parser
 
 
