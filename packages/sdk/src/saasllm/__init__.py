@@ -1,6 +1,7 @@
 """Python SDK for the saasllm gateway: jobs, chat calls and SSE streams, async and sync."""
 
 from saasllm._accumulate import ChatAccumulator
+from saasllm._admin import SaaSLLMAdmin
 from saasllm._client import SaaSLLMClient
 from saasllm._compat import JobId, Message
 from saasllm._errors import (
@@ -41,6 +42,7 @@ from saasllm._errors import (
 )
 from saasllm._sse import ServerSentEvent, SSEDecoder
 from saasllm._streaming import AsyncChatStream, ChatStream
+from saasllm._sync_admin import SyncSaaSLLMAdmin
 from saasllm._sync_client import SyncSaaSLLMClient
 from saasllm._version import __version__
 from saasllm_schema import (
@@ -88,6 +90,7 @@ __all__ = [
     "RequestTooLargeError",
     "ResponseMessage",
     "SSEDecoder",
+    "SaaSLLMAdmin",
     "SaaSLLMClient",
     "SaaSLLMError",
     "SaasLiteLLMClient",
@@ -107,6 +110,7 @@ __all__ = [
     "StreamTruncatedError",
     "StreamUpstreamError",
     "StreamUpstreamTimeoutError",
+    "SyncSaaSLLMAdmin",
     "SyncSaaSLLMClient",
     "SyncSaasLiteLLMClient",
     "TeamSuspendedError",

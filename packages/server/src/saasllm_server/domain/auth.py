@@ -62,10 +62,10 @@ class KeyAuthenticator:
 def bearer_token(authorization: str | None) -> str:
     if not authorization:
         raise AuthenticationFailed(
-            "missing Authorization header (Bearer <virtual key>)", code=ErrorCode.MISSING_API_KEY
+            "missing Authorization header (Bearer <key>)", code=ErrorCode.MISSING_API_KEY
         )
     scheme, _, token = authorization.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise AuthenticationFailed("Authorization must be 'Bearer <virtual key>'")
+        raise AuthenticationFailed("Authorization must be 'Bearer <key>'")
     return token

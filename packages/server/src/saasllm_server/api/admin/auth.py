@@ -4,9 +4,9 @@ Two kinds of admin credential: the operator's root key from the environment
 (``SAASLLM_ADMIN_KEY``, scope ``full``) and admin API keys created through the
 API, stored hashed, each with a scope:
 
-* ``read``: every ``GET``;
+* ``read``: reading teams, keys (never secrets), ledgers, usage and jobs;
 * ``billing``: ``read`` plus moving credits;
-* ``full``: everything, including keys, teams and other admin keys.
+* ``full``: everything, including keys, teams, admin keys and the audit log.
 
 A team's virtual key is recognised and refused with 403, so a leaked team key
 never acts as an admin; anything else is 401.

@@ -32,6 +32,12 @@ router = APIRouter(
 )
 
 
+# Team fields an update may set to null (no limit, no default, no threshold).
+_CLEARABLE = frozenset(
+    {"default_model_group", "rpm_limit", "max_concurrent_streams", "low_balance_threshold"}
+)
+
+
 def team_view(row: Any, balance: int, reserved: int, groups: list[str]) -> Team:
     available = billing.available(balance, reserved, int(row.overdraft_limit))
     threshold = row.low_balance_threshold
@@ -171,9 +177,9 @@ async def update_team(team_id: str, body: TeamUpdate, gw: GatewayDep, actor: Ope
     if default:
         groups.add(default)
     _check_groups(gw, groups)
-    for required in ("budget_mode", "credits_per_job", "tokens_per_credit"):
-        if required in changes and changes[required] is None:
-            raise InvalidRequest(f"{required} cannot be null", param=required)
+    for field, value in changes.items():
+        if value is None and field not in _CLEARABLE:
+            raise InvalidRequest(f"{field} cannot be null", param=field)
     now = utcnow()
     async with gw.engine.begin() as conn:
         if changes:
