@@ -245,9 +245,7 @@ class ModelGroupMember(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    deployment: str = Field(
-        min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
-    )
+    deployment: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
     litellm_params: dict[str, Any] = Field(
         description="litellm params: model (required), api_base, api_key (os.environ/NAME), "
         "input_cost_per_token, output_cost_per_token, …"
