@@ -32,6 +32,7 @@ class ErrorCode(StrEnum):
     INVALID_ADMIN_KEY = "invalid_admin_key"
     INSUFFICIENT_SCOPE = "insufficient_scope"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    KEY_NOT_ACTIVE = "key_not_active"
     INSUFFICIENT_CREDITS = "insufficient_credits"
     TEAM_SUSPENDED = "team_suspended"
     TEAM_MISMATCH = "team_mismatch"

@@ -84,6 +84,10 @@ class IdempotencyKeyReused(Conflict):
     code = ErrorCode.IDEMPOTENCY_KEY_REUSED
 
 
+class KeyNotActive(Conflict):
+    code = ErrorCode.KEY_NOT_ACTIVE
+
+
 class StreamAbandoned(Conflict):
     code = ErrorCode.STREAM_ABANDONED
 

@@ -29,7 +29,7 @@ from saasllm_server.api.admin.auth import Operator, Reader
 from saasllm_server.api.admin.tenancy import load_team
 from saasllm_server.api.deps import GatewayDep
 from saasllm_server.domain.tenancy import display_prefix, generate_key, hash_key
-from saasllm_server.errors import Conflict, InvalidRequest, NotFound
+from saasllm_server.errors import InvalidRequest, KeyNotActive, NotFound
 from saasllm_server.services import Gateway
 from saasllm_server.storage import admin_keys, audit
 from saasllm_server.storage import tenancy as store
@@ -76,12 +76,18 @@ async def _key(gw: Gateway, key_id: str) -> Any:
     return row
 
 
-def _check_key_groups(gw: Gateway, groups: list[str] | None) -> None:
+async def _check_key_groups(gw: Gateway, team_id: str, groups: list[str] | None) -> None:
+    """A key narrows its team's access; it can never widen it."""
     if groups is None:
         return
-    unknown = [g for g in sorted(set(groups)) if gw.catalog.members(g) is None]
-    if unknown:
-        raise InvalidRequest(f"unknown model groups {unknown}", param="model_groups")
+    team = await load_team(gw, team_id)
+    allowed = set(team.model_groups) | {team.default_model_group}
+    outside = [g for g in sorted(set(groups)) if g not in allowed]
+    if outside:
+        raise InvalidRequest(
+            f"model groups {outside} are not among the team's {sorted(team.model_groups)}",
+            param="model_groups",
+        )
 
 
 async def _issue(
@@ -131,7 +137,7 @@ async def _issue(
 async def create_key(team_id: str, body: KeyCreate, gw: GatewayDep, actor: Operator) -> KeyCreated:
     """The response is the only time the secret is shown."""
     await load_team(gw, team_id)
-    _check_key_groups(gw, body.model_groups)
+    await _check_key_groups(gw, team_id, body.model_groups)
     return await _issue(
         gw,
         team_id=team_id,
@@ -145,6 +151,7 @@ async def create_key(team_id: str, body: KeyCreate, gw: GatewayDep, actor: Opera
 
 @router.get("/teams/{team_id}/keys", response_model=list[KeyInfo])
 async def list_keys(team_id: str, gw: GatewayDep, actor: Reader) -> list[KeyInfo]:
+    """The team's keys, oldest first, with their status; never a secret, only its prefix."""
     await load_team(gw, team_id)
     async with gw.engine.connect() as conn:
         rows = await store.key_rows(conn, team_id)
@@ -154,6 +161,7 @@ async def list_keys(team_id: str, gw: GatewayDep, actor: Reader) -> list[KeyInfo
 
 @router.get("/keys/{key_id}", response_model=KeyInfo)
 async def get_key(key_id: str, gw: GatewayDep, actor: Reader) -> KeyInfo:
+    """One key's status and settings; never its secret."""
     return key_info(await _key(gw, key_id))
 
 
@@ -162,12 +170,12 @@ async def update_key(key_id: str, body: KeyUpdate, gw: GatewayDep, actor: Operat
     """Rename, set or clear the expiry time, or narrow the key's model groups."""
     row = await _key(gw, key_id)
     if row.revoked_at is not None:
-        raise Conflict(f"key {key_id!r} is revoked")
+        raise KeyNotActive(f"key {key_id!r} is revoked")
     changes = body.model_dump(exclude_unset=True)
     if "name" in changes and changes["name"] is None:
         raise InvalidRequest("name cannot be null", param="name")
     if "model_groups" in changes:
-        _check_key_groups(gw, changes["model_groups"])
+        await _check_key_groups(gw, row.team_id, changes["model_groups"])
         if changes["model_groups"] is not None:
             changes["model_groups"] = sorted(set(changes["model_groups"]))
     now = utcnow()
@@ -209,10 +217,16 @@ async def revoke_key(key_id: str, gw: GatewayDep, actor: Operator) -> KeyInfo:
 @router.post("/keys/{key_id}/rotate", response_model=KeyCreated, status_code=201)
 async def rotate_key(key_id: str, body: KeyRotate, gw: GatewayDep, actor: Operator) -> KeyCreated:
     """A new key for the same team and groups; the old one keeps working for
-    ``grace_seconds`` (0: stops now), then fails like an expired key."""
+    ``grace_seconds`` (0: stops now), then fails like an expired key. A revoked,
+    expired or already rotated key cannot be rotated (409)."""
     row = await _key(gw, key_id)
     if row.revoked_at is not None:
-        raise Conflict(f"key {key_id!r} is revoked")
+        raise KeyNotActive(f"key {key_id!r} is revoked")
+    if row.replaced_by is not None:
+        # Its expiry is now the grace deadline, which the new key would inherit.
+        raise KeyNotActive(f"key {key_id!r} was already rotated; rotate {row.replaced_by!r}")
+    if _status(row, utcnow()) == "expired":
+        raise KeyNotActive(f"key {key_id!r} has expired; create a new key or update its expiry")
     await load_team(gw, row.team_id)
     ends = utcnow() + timedelta(seconds=body.grace_seconds)
     current_end = as_utc(row.expires_at)
@@ -246,6 +260,8 @@ def _admin_key_info(row: Any) -> AdminKeyInfo:
 async def create_admin_key(
     body: AdminKeyCreate, gw: GatewayDep, actor: Operator
 ) -> AdminKeyCreated:
+    """A new admin API key with scope ``read``, ``billing`` or ``full``. The response is the
+    only time its secret is shown."""
     secret = ADMIN_KEY_PREFIX + secrets.token_urlsafe(32)
     key_id = f"adm_{secrets.token_hex(8)}"
     now = datetime.now(UTC)
@@ -273,12 +289,14 @@ async def create_admin_key(
 
 @router.get("/admin-keys", response_model=list[AdminKeyInfo])
 async def list_admin_keys(gw: GatewayDep, actor: Operator) -> list[AdminKeyInfo]:
+    """Every admin API key, with its scope; never a secret. Needs scope ``full``."""
     async with gw.engine.connect() as conn:
         return [_admin_key_info(r) for r in await admin_keys.all_keys(conn)]
 
 
 @router.post("/admin-keys/{key_id}/revoke", response_model=AdminKeyInfo)
 async def revoke_admin_key(key_id: str, gw: GatewayDep, actor: Operator) -> AdminKeyInfo:
+    """The admin key fails its next request (401); revoking it again changes nothing."""
     now = utcnow()
     async with gw.engine.begin() as conn:
         row = await admin_keys.get(conn, key_id)

@@ -85,6 +85,7 @@ def _check_groups(gw: Gateway, groups: set[str]) -> None:
 async def create_organization(
     body: OrganizationCreate, gw: GatewayDep, actor: Operator
 ) -> Organization:
+    """Create an organization, the owner of teams; 409 if its id exists."""
     now = utcnow()
     async with gw.engine.begin() as conn:
         if await store.organization_exists(conn, body.id):
@@ -103,6 +104,7 @@ async def create_organization(
 
 @router.get("/organizations", response_model=list[Organization])
 async def list_organizations(gw: GatewayDep, actor: Reader) -> list[Organization]:
+    """Every organization, by id."""
     async with gw.engine.connect() as conn:
         rows = await store.organizations_list(conn)
     return [Organization(id=r.id, name=r.name, created_at=as_utc(r.created_at)) for r in rows]
@@ -110,6 +112,7 @@ async def list_organizations(gw: GatewayDep, actor: Reader) -> list[Organization
 
 @router.get("/organizations/{organization_id}", response_model=Organization)
 async def get_organization(organization_id: str, gw: GatewayDep, actor: Reader) -> Organization:
+    """One organization; 404 if unknown."""
     async with gw.engine.connect() as conn:
         row = await store.organization_row(conn, organization_id)
     if row is None:
@@ -119,6 +122,9 @@ async def get_organization(organization_id: str, gw: GatewayDep, actor: Reader) 
 
 @router.post("/teams", response_model=Team, status_code=201)
 async def create_team(body: TeamCreate, gw: GatewayDep, actor: Operator) -> Team:
+    """Create a team in an existing organization, with its initial credits (a ``grant``
+    ledger entry), billing settings and model groups (its default group is added to them);
+    409 if the id exists, even as a deleted team's."""
     groups = set(body.model_groups)
     if body.default_model_group:
         groups.add(body.default_model_group)
@@ -152,6 +158,8 @@ async def list_teams(
     low_balance: bool | None = None,
     include_deleted: bool = False,
 ) -> list[Team]:
+    """Live teams, by id. Filter by organization, or by ``low_balance`` (the balance is at
+    or below the team's ``low_balance_threshold``); ``include_deleted`` adds deleted teams."""
     async with gw.engine.connect() as conn:
         views = await store.team_views(
             conn, organization_id=organization_id, include_deleted=include_deleted
@@ -164,11 +172,14 @@ async def list_teams(
 
 @router.get("/teams/{team_id}", response_model=Team)
 async def get_team(team_id: str, gw: GatewayDep, actor: Reader) -> Team:
+    """A team with its balance, holds, settings and model groups; a deleted team is 404."""
     return await load_team(gw, team_id)
 
 
 @router.patch("/teams/{team_id}", response_model=Team)
 async def update_team(team_id: str, body: TeamUpdate, gw: GatewayDep, actor: Operator) -> Team:
+    """Change a team's settings; absent fields stay as they are. Applies from the team's
+    next request."""
     current = await load_team(gw, team_id)
     changes = body.model_dump(exclude_unset=True)
     new_groups = changes.pop("model_groups", None)
@@ -220,6 +231,7 @@ async def suspend_team(team_id: str, gw: GatewayDep, actor: Operator) -> Team:
 
 @router.post("/teams/{team_id}/resume", response_model=Team)
 async def resume_team(team_id: str, gw: GatewayDep, actor: Operator) -> Team:
+    """The suspended team's keys work again."""
     await _lifecycle(gw, actor.name, team_id, "team.resume", {"status": "active"})
     return await load_team(gw, team_id)
 
@@ -232,12 +244,14 @@ async def delete_team(team_id: str, gw: GatewayDep, actor: Operator) -> None:
 
 @router.get("/model-groups", response_model=list[ModelGroupSpec])
 async def list_model_groups(gw: GatewayDep, actor: Reader) -> list[ModelGroupSpec]:
+    """Every model group with its members, in fallback order."""
     specs = [gw.catalog.spec(name) for name in gw.catalog.names()]
     return [spec for spec in specs if spec is not None]
 
 
 @router.get("/model-groups/{name}", response_model=ModelGroupSpec)
 async def get_model_group(name: str, gw: GatewayDep, actor: Reader) -> ModelGroupSpec:
+    """One model group and its members; 404 if unknown."""
     spec = gw.catalog.spec(name)
     if spec is None:
         raise NotFound(f"model group {name!r} not found")
