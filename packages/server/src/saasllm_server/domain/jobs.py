@@ -57,6 +57,21 @@ def _available(held: ledger.Held, principal: Principal) -> int:
     return billing.available(held.balance, held.reserved, principal.overdraft_limit)
 
 
+async def _hold(conn: Any, principal: Principal, amount: int, need: int) -> ledger.Held:
+    """Hold ``amount`` credits if ``need`` are available, or refuse the work (403)."""
+    held = await ledger.hold(
+        conn,
+        team_id=principal.team_id,
+        amount=amount,
+        need=need,
+        overdraft_limit=principal.overdraft_limit,
+    )
+    if held is None:
+        current = await ledger.balance_row(conn, principal.team_id)
+        raise _insufficient(_available(current, principal) if current else 0, need)
+    return held
+
+
 class JobService:
     """Jobs and their admission.
 
@@ -110,16 +125,7 @@ class JobService:
         hold = billing.job_hold(principal)
         need = max(billing.ADMISSION_MINIMUM, hold)
         async with self._engine.begin() as conn:
-            held = await ledger.hold(
-                conn,
-                team_id=principal.team_id,
-                amount=hold,
-                need=need,
-                overdraft_limit=principal.overdraft_limit,
-            )
-            if held is None:
-                current = await ledger.balance_row(conn, principal.team_id)
-                raise _insufficient(_available(current, principal) if current else 0, need)
+            held = await _hold(conn, principal, hold, need)
             await job_store.insert_job(
                 conn,
                 {
@@ -177,16 +183,7 @@ class JobService:
         if amount <= 0:
             return
         async with self._engine.begin() as conn:
-            held = await ledger.hold(
-                conn,
-                team_id=principal.team_id,
-                amount=amount,
-                need=amount,
-                overdraft_limit=principal.overdraft_limit,
-            )
-            if held is None:
-                current = await ledger.balance_row(conn, principal.team_id)
-                raise _insufficient(_available(current, principal) if current else 0, amount)
+            held = await _hold(conn, principal, amount, amount)
             if not await job_store.add_job_hold(conn, job_id, amount):
                 raise JobAlreadyCompleted(f"job {job_id} is already closed")
         self._remember(principal.team_id, None, None, _available(held, principal))
