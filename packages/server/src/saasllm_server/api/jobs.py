@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Header, Request, Response
 
 from saasllm_schema import (
     ChatCompletion,
@@ -56,9 +56,23 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=_ERRORS)
 
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="A retry with the same key gets the first request's answer, and changes "
+        "nothing more.",
+    ),
+]
+
+
 @router.post("/create", response_model=JobCreated)
-async def create_job(body: JobCreate, gw: GatewayDep, principal: PrincipalDep) -> JobCreated:
-    return await gw.jobs.create(principal, body)
+async def create_job(
+    body: JobCreate, gw: GatewayDep, principal: PrincipalDep, key: IdempotencyKey = None
+) -> JobCreated:
+    """Start a job; it holds its minimum price in credits until it completes."""
+    return await gw.jobs.create(principal, body, idempotency_key=key)
 
 
 @router.post("/create-and-call", response_model=CreateAndCallResult)
@@ -190,9 +204,14 @@ async def cancel_stream(
 
 @router.post("/{job_id}/complete", response_model=JobResult)
 async def complete_job(
-    job_id: str, body: JobComplete, gw: GatewayDep, principal: PrincipalDep
+    job_id: str,
+    body: JobComplete,
+    gw: GatewayDep,
+    principal: PrincipalDep,
+    key: IdempotencyKey = None,
 ) -> JobResult:
-    return await gw.jobs.complete(principal, parse_job_id(job_id), body)
+    """Close the job; ``completed`` charges its price exactly once and releases its holds."""
+    return await gw.jobs.complete(principal, parse_job_id(job_id), body, idempotency_key=key)
 
 
 def completion_body(

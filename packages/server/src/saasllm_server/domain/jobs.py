@@ -23,6 +23,7 @@ from saasllm_schema import (
 from saasllm_server.domain import billing
 from saasllm_server.domain.tenancy import Principal
 from saasllm_server.errors import (
+    IdempotencyKeyReused,
     InsufficientCredits,
     InvalidRequest,
     JobAlreadyCompleted,
@@ -115,11 +116,52 @@ class JobService:
     async def close(self) -> None:
         await self._recorder.close()
 
-    async def create(self, principal: Principal, request: JobCreate) -> JobCreated:
+    async def create(
+        self, principal: Principal, request: JobCreate, *, idempotency_key: str | None = None
+    ) -> JobCreated:
+        """With ``idempotency_key``, a retry of the same request returns the same job (and
+        holds nothing more)."""
         if request.team_id is not None and request.team_id != principal.team_id:
             raise PermissionDenied(
                 "this key belongs to another team", code=ErrorCode.TEAM_MISMATCH, param="team_id"
             )
+        if idempotency_key is not None:
+            earlier = await self._created_with(principal, idempotency_key, request)
+            if earlier is not None:
+                return earlier
+        try:
+            return await self._create(principal, request, idempotency_key)
+        except IntegrityError:
+            # A concurrent retry with the same key created it first.
+            if idempotency_key is None:
+                raise
+            earlier = await self._created_with(principal, idempotency_key, request)
+            if earlier is None:
+                raise
+            return earlier
+
+    async def _created_with(
+        self, principal: Principal, key: str, request: JobCreate
+    ) -> JobCreated | None:
+        async with self._engine.connect() as conn:
+            row = await job_store.by_create_key(conn, principal.team_id, key)
+        if row is None:
+            return None
+        if row.job_type != request.job_type:
+            raise IdempotencyKeyReused(
+                f"Idempotency-Key {key!r} created a job of type {row.job_type!r}"
+            )
+        return JobCreated(
+            job_id=row.id,
+            team_id=row.team_id,
+            job_type=row.job_type,
+            status="pending",
+            created_at=as_utc(row.created_at),
+        )
+
+    async def _create(
+        self, principal: Principal, request: JobCreate, idempotency_key: str | None
+    ) -> JobCreated:
         job_id = str(uuid.uuid4())
         now = utcnow()
         hold = billing.job_hold(principal)
@@ -137,6 +179,7 @@ class JobService:
                     "metadata": request.metadata,
                     "credits_charged": 0,
                     "credits_reserved": hold,
+                    "create_key": idempotency_key,
                     "created_at": now,
                 },
             )
@@ -215,12 +258,23 @@ class JobService:
             groups = await job_store.groups_used(conn, job_id)
         return _job(row, totals.total_calls, groups)
 
-    async def complete(self, principal: Principal, job_id: str, request: JobComplete) -> JobResult:
+    async def complete(
+        self,
+        principal: Principal,
+        job_id: str,
+        request: JobComplete,
+        *,
+        idempotency_key: str | None = None,
+    ) -> JobResult:
+        """With ``idempotency_key``, a retry of a completion that went through (its answer
+        lost on the way) gets that completion's result instead of a 409."""
         await self._recorder.flush()
         now = utcnow()
         try:
             async with self._engine.begin() as conn:
-                result = await self._complete(conn, principal, job_id, request, now)
+                result = await self._complete(
+                    conn, principal, job_id, request, now, idempotency_key
+                )
         except IntegrityError as exc:
             # The ledger's unique (job_id, kind) caught a second charge that raced past the
             # status check; the whole transaction rolled back.
@@ -236,10 +290,12 @@ class JobService:
         job_id: str,
         request: JobComplete,
         now: datetime,
+        idempotency_key: str | None,
     ) -> JobResult:
         values: dict[str, Any] = {
             "status": request.status,
             "completed_at": now,
+            "complete_key": idempotency_key,
         }
         if request.error_message is not None:
             values["error_message"] = request.error_message
@@ -248,6 +304,19 @@ class JobService:
             row = await job_store.job_row(conn, principal.team_id, job_id)
             if row is None:
                 raise JobNotFound(f"job {job_id} not found")
+            if idempotency_key is not None and row.complete_key == idempotency_key:
+                if row.status != request.status:
+                    raise IdempotencyKeyReused(
+                        f"Idempotency-Key {idempotency_key!r} completed the job as {row.status!r}"
+                    )
+                current = await ledger.balance_row(conn, principal.team_id)
+                return await _result(
+                    conn,
+                    principal,
+                    row,
+                    charge=int(row.credits_charged),
+                    remaining=current.balance if current else 0,
+                )
             raise JobAlreadyCompleted(f"job {job_id} is already {row.status}")
         row = await job_store.job_row(conn, principal.team_id, job_id)
         changes: dict[str, Any] = {"credits_reserved": 0}
@@ -277,32 +346,40 @@ class JobService:
             current = await ledger.balance_row(conn, principal.team_id)
             balance = current.balance if current else 0
             raise _insufficient(balance + principal.overdraft_limit, charge)
-        calls = await job_store.calls_of(conn, job_id)
-        costs = CostSummary(
-            total_calls=totals.total_calls,
-            successful_calls=totals.successful_calls,
-            failed_calls=totals.failed_calls,
-            prompt_tokens=totals.prompt_tokens,
-            completion_tokens=totals.completion_tokens,
-            total_tokens=totals.prompt_tokens + totals.completion_tokens,
-            total_cost_usd=round(totals.cost_usd, 8),
-            avg_latency_ms=round(totals.avg_latency_ms, 2),
-            credit_applied=charge > 0,
-            credits_charged=charge,
-            credits_remaining=remaining,
-        )
-        return JobResult(
-            job_id=job_id,
-            team_id=principal.team_id,
-            status=request.status,
-            completed_at=now,
-            credit_applied=charge > 0,
-            credits_charged=charge,
-            credits_remaining=remaining,
-            total_calls=totals.total_calls,
-            costs=costs,
-            calls=[_call(c) for c in calls],
-        )
+        row = await job_store.job_row(conn, principal.team_id, job_id)
+        return await _result(conn, principal, row, charge=charge, remaining=remaining)
+
+
+async def _result(
+    conn: Any, principal: Principal, row: Any, *, charge: int, remaining: int
+) -> JobResult:
+    totals = await job_store.call_totals(conn, row.id)
+    calls = await job_store.calls_of(conn, row.id)
+    costs = CostSummary(
+        total_calls=totals.total_calls,
+        successful_calls=totals.successful_calls,
+        failed_calls=totals.failed_calls,
+        prompt_tokens=totals.prompt_tokens,
+        completion_tokens=totals.completion_tokens,
+        total_tokens=totals.prompt_tokens + totals.completion_tokens,
+        total_cost_usd=round(totals.cost_usd, 8),
+        avg_latency_ms=round(totals.avg_latency_ms, 2),
+        credit_applied=charge > 0,
+        credits_charged=charge,
+        credits_remaining=remaining,
+    )
+    return JobResult(
+        job_id=row.id,
+        team_id=principal.team_id,
+        status=row.status,
+        completed_at=as_utc(row.completed_at),
+        credit_applied=charge > 0,
+        credits_charged=charge,
+        credits_remaining=remaining,
+        total_calls=totals.total_calls,
+        costs=costs,
+        calls=[_call(c) for c in calls],
+    )
 
 
 def _job(row: Any, total_calls: int, groups: list[str]) -> Job:

@@ -149,3 +149,9 @@ async def close_job(
 
 async def update_job(conn: AsyncConnection, job_id: str, values: dict[str, Any]) -> None:
     await conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+
+
+async def by_create_key(conn: AsyncConnection, team_id: str, key: str) -> Any:
+    return (
+        await conn.execute(select(jobs).where(jobs.c.team_id == team_id, jobs.c.create_key == key))
+    ).first()

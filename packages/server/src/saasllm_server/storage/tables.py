@@ -129,10 +129,15 @@ jobs = Table(
     Column("error_message", Text, nullable=True),
     Column("credits_charged", BigInteger, nullable=False, default=0),
     Column("credits_reserved", BigInteger, nullable=False, default=0, server_default="0"),
+    # Idempotency-Key of the request that created / completed the job: a retry gets the
+    # same job, or the same result, instead of a second job or a 409.
+    Column("create_key", String(200), nullable=True),
+    Column("complete_key", String(200), nullable=True),
     _ts("created_at", nullable=False),
     _ts("started_at"),
     _ts("completed_at"),
     Index("ix_jobs_team_created", "team_id", "created_at"),
+    UniqueConstraint("team_id", "create_key", name="uq_jobs_team_create_key"),
 )
 
 llm_calls = Table(

@@ -47,6 +47,9 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("credits_reserved", sa.BigInteger(), nullable=False, server_default="0")
         )
+        batch.add_column(sa.Column("create_key", sa.String(length=200), nullable=True))
+        batch.add_column(sa.Column("complete_key", sa.String(length=200), nullable=True))
+        batch.create_unique_constraint("uq_jobs_team_create_key", ["team_id", "create_key"])
     with op.batch_alter_table("credit_ledger") as batch:
         batch.add_column(sa.Column("balance_before", sa.BigInteger(), nullable=True))
     op.execute("UPDATE credit_ledger SET balance_before = balance_after - amount")
@@ -87,6 +90,9 @@ def downgrade() -> None:
     with op.batch_alter_table("credit_ledger") as batch:
         batch.drop_column("balance_before")
     with op.batch_alter_table("jobs") as batch:
+        batch.drop_constraint("uq_jobs_team_create_key", type_="unique")
+        batch.drop_column("complete_key")
+        batch.drop_column("create_key")
         batch.drop_column("credits_reserved")
     with op.batch_alter_table("api_keys") as batch:
         batch.drop_column("replaced_by")
