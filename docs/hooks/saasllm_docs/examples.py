@@ -100,6 +100,8 @@ def _run_example(
         ),
         "PYTHONUNBUFFERED": "1",
         "PYTHONIOENCODING": "utf-8",
+        # The operator examples authenticate as the admin; `saasllm-server demo` prints it.
+        "SAASLLM_ADMIN_KEY": target.admin_key,
     }
     command = [sys.executable, "-m", f"examples.{name}"]
     with tempfile.TemporaryDirectory(prefix=f"saasllm-example-{name}-") as cwd:
