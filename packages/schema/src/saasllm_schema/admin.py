@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import UTC, date, datetime
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from saasllm_schema.jobs import BudgetMode, JobStatus
+from saasllm_schema.text import NO_NUL
 
 Identifier = str
 TeamStatus = Literal["active", "suspended"]
@@ -23,6 +25,15 @@ _CREDITS = Field(ge=0, le=10**12)
 T = TypeVar("T")
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    """Times are stored in UTC (SQLite keeps no zone): a zone is required, then dropped."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("a time needs a time zone (e.g. 2027-01-01T00:00:00Z)")
+    return value.astimezone(UTC)
+
+
 class Page(BaseModel, Generic[T]):
     """One page of a listing; pass ``next_cursor`` back as ``cursor`` for the next one."""
 
@@ -34,7 +45,7 @@ class OrganizationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: Identifier = _ID
-    name: str = Field(default="", max_length=200)
+    name: str = Field(pattern=NO_NUL, default="", max_length=200)
 
 
 class Organization(BaseModel):
@@ -72,7 +83,7 @@ class TeamCreate(BillingSettings):
 
     id: Identifier = _ID
     organization_id: Identifier = _ID
-    name: str = Field(default="", max_length=200)
+    name: str = Field(pattern=NO_NUL, default="", max_length=200)
     credits: int = _CREDITS
     default_model_group: str | None = None
     model_groups: list[str] = Field(default_factory=list)
@@ -85,7 +96,7 @@ class TeamUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(pattern=NO_NUL, default=None, max_length=200)
     default_model_group: str | None = None
     model_groups: list[str] | None = None
     rpm_limit: int | None = Field(default=None, ge=1)
@@ -126,7 +137,7 @@ class Team(BaseModel):
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(default="", max_length=200)
+    name: str = Field(pattern=NO_NUL, default="", max_length=200)
     expires_at: datetime | None = Field(default=None, description="stops working at this time")
     model_groups: list[str] | None = Field(
         default=None, description="groups this key may use (within the team's); None: all"
@@ -134,8 +145,7 @@ class KeyCreate(BaseModel):
 
     @model_validator(mode="after")
     def _aware(self) -> KeyCreate:
-        if self.expires_at is not None and self.expires_at.tzinfo is None:
-            raise ValueError("expires_at needs a time zone (e.g. 2027-01-01T00:00:00Z)")
+        self.expires_at = _utc(self.expires_at)
         return self
 
 
@@ -144,14 +154,14 @@ class KeyUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(pattern=NO_NUL, default=None, max_length=200)
     expires_at: datetime | None = None
     model_groups: list[str] | None = None
 
     @model_validator(mode="after")
     def _aware(self) -> KeyUpdate:
-        if self.expires_at is not None and self.expires_at.tzinfo is None:
-            raise ValueError("expires_at needs a time zone (e.g. 2027-01-01T00:00:00Z)")
+        if self.expires_at is not None:
+            self.expires_at = _utc(self.expires_at)
         return self
 
 
@@ -161,7 +171,9 @@ class KeyRotate(BaseModel):
     grace_seconds: int = Field(
         default=3600, ge=0, le=90 * 86400, description="how long the old key keeps working"
     )
-    name: str | None = Field(default=None, max_length=200, description="default: the old name")
+    name: str | None = Field(
+        pattern=NO_NUL, default=None, max_length=200, description="default: the old name"
+    )
 
 
 class KeyInfo(BaseModel):
@@ -189,7 +201,7 @@ class CreditChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     amount: int = Field(ge=-(10**12), le=10**12)
-    reason: str = Field(default="", max_length=500)
+    reason: str = Field(pattern=NO_NUL, default="", max_length=500)
 
 
 class CreditGrant(BaseModel):
@@ -198,7 +210,7 @@ class CreditGrant(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     amount: int = Field(ge=1, le=10**12)
-    reason: str = Field(default="", max_length=500)
+    reason: str = Field(pattern=NO_NUL, default="", max_length=500)
     job_id: str | None = Field(default=None, description="refunds: the job refunded")
 
 
@@ -208,7 +220,7 @@ class CreditAdjustment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     amount: int = Field(ge=-(10**12), le=10**12)
-    reason: str = Field(min_length=1, max_length=500, description="why (required)")
+    reason: str = Field(pattern=NO_NUL, min_length=1, max_length=500, description="why (required)")
 
     @model_validator(mode="after")
     def _nonzero(self) -> CreditAdjustment:
@@ -236,6 +248,27 @@ class LedgerEntry(BaseModel):
     created_at: datetime
 
 
+# What a group member defined through the API may set: where the model is and what it
+# costs. Anything that could carry a credential stays with the operator's files.
+MEMBER_PARAMS = frozenset(
+    {
+        "model",
+        "api_base",
+        "api_key",
+        "api_version",
+        "custom_llm_provider",
+        "input_cost_per_token",
+        "output_cost_per_token",
+        "timeout",
+        "stream_timeout",
+        "rpm",
+        "tpm",
+        "max_tokens",
+    }
+)
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
 class ModelGroupMember(BaseModel):
     """A fallback step defined in place: a deployment of its own, with its litellm params.
 
@@ -253,11 +286,23 @@ class ModelGroupMember(BaseModel):
 
     @model_validator(mode="after")
     def _params(self) -> ModelGroupMember:
-        if not isinstance(self.litellm_params.get("model"), str):
+        params = self.litellm_params
+        if not isinstance(params.get("model"), str):
             raise ValueError("litellm_params.model is required")
-        key = self.litellm_params.get("api_key")
-        if key is not None and not (isinstance(key, str) and key.startswith("os.environ/")):
-            raise ValueError("litellm_params.api_key must be 'os.environ/<VARIABLE>'")
+        unknown = sorted(set(params) - MEMBER_PARAMS)
+        if unknown:
+            raise ValueError(
+                f"litellm_params {unknown} cannot be set here (secrets and provider credentials "
+                "belong in the gateway's environment or its model_list file)"
+            )
+        key = params.get("api_key")
+        if key is not None:
+            name = key.removeprefix("os.environ/") if isinstance(key, str) else ""
+            if name == key or not _ENV_NAME.match(name) or name.startswith("SAASLLM_"):
+                raise ValueError(
+                    "litellm_params.api_key must be 'os.environ/<VARIABLE>', and not one of "
+                    "the gateway's own SAASLLM_ variables"
+                )
         return self
 
 
@@ -267,7 +312,7 @@ class ModelGroupSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(pattern=NO_NUL, min_length=1, max_length=200)
     members: list[str | ModelGroupMember] = Field(min_length=1, max_length=50)
 
     def member_key(self, member: str | ModelGroupMember) -> str:
@@ -281,7 +326,7 @@ class ModelGroupSpec(BaseModel):
 class AdminKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(pattern=NO_NUL, min_length=1, max_length=200)
     scope: AdminScope = "read"
 
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from saasllm_schema.mapping import MappingModel
+from saasllm_schema.text import NO_NUL
 
 Role = Literal["system", "user", "assistant", "tool", "developer", "function"]
 
@@ -68,7 +69,7 @@ class ChatRequest(BaseModel):
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None
     parallel_tool_calls: bool | None = None
-    user: str | None = Field(default=None, max_length=256)
+    user: str | None = Field(pattern=NO_NUL, default=None, max_length=256)
     purpose: str | None = Field(default=None, max_length=200)
     metadata: dict[str, Any] | None = None
     call_metadata: dict[str, Any] | None = None
@@ -217,7 +218,7 @@ class ChatCompletion(MappingModel):
 class CreateAndCallRequest(ChatRequest):
     """One request that creates a job, makes its only call and completes it."""
 
-    job_type: str = Field(min_length=1, max_length=100)
+    job_type: str = Field(pattern=NO_NUL, min_length=1, max_length=100)
     team_id: str | None = Field(default=None, max_length=100)
-    user_id: str | None = Field(default=None, max_length=256)
+    user_id: str | None = Field(pattern=NO_NUL, default=None, max_length=256)
     job_metadata: dict[str, Any] = Field(default_factory=dict)

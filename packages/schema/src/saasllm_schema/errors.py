@@ -33,6 +33,7 @@ class ErrorCode(StrEnum):
     INSUFFICIENT_SCOPE = "insufficient_scope"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     KEY_NOT_ACTIVE = "key_not_active"
+    CALLS_IN_FLIGHT = "calls_in_flight"
     INSUFFICIENT_CREDITS = "insufficient_credits"
     TEAM_SUSPENDED = "team_suspended"
     TEAM_MISMATCH = "team_mismatch"

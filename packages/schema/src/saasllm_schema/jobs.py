@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from saasllm_schema.chat import ChatCompletion
 from saasllm_schema.mapping import MappingModel
+from saasllm_schema.text import NO_NUL
 
 JobStatus = Literal["pending", "in_progress", "completed", "failed", "cancelled"]
 FinalStatus = Literal["completed", "failed", "cancelled"]
@@ -23,9 +24,9 @@ def _lower(value: Any) -> Any:
 class JobCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    job_type: str = Field(min_length=1, max_length=100)
+    job_type: str = Field(pattern=NO_NUL, min_length=1, max_length=100)
     team_id: str | None = Field(default=None, max_length=100)
-    user_id: str | None = Field(default=None, max_length=256)
+    user_id: str | None = Field(pattern=NO_NUL, default=None, max_length=256)
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -60,7 +61,7 @@ class JobComplete(BaseModel):
     status: FinalStatus = "completed"
     metadata: dict[str, Any] | None = None
     result: dict[str, Any] | None = None
-    error_message: str | None = Field(default=None, max_length=10_000)
+    error_message: str | None = Field(pattern=NO_NUL, default=None, max_length=10_000)
 
     _status_casing = field_validator("status", mode="before")(lambda cls, v: _lower(v))
 

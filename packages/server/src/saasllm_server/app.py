@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from saasllm_server import __version__
 from saasllm_server.api import admin, errors, health, jobs, openai_compat
 from saasllm_server.api.body_limit import BodyLimitMiddleware
+from saasllm_server.api.nul_guard import NulGuardMiddleware
 from saasllm_server.bootstrap import apply_bootstrap
 from saasllm_server.services import Gateway
 from saasllm_server.settings import Settings
@@ -82,4 +83,5 @@ def create_app(
     for router in admin.routers:
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(NulGuardMiddleware)
     return app

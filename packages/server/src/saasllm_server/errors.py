@@ -84,6 +84,10 @@ class IdempotencyKeyReused(Conflict):
     code = ErrorCode.IDEMPOTENCY_KEY_REUSED
 
 
+class CallsInFlight(Conflict):
+    code = ErrorCode.CALLS_IN_FLIGHT
+
+
 class KeyNotActive(Conflict):
     code = ErrorCode.KEY_NOT_ACTIVE
 

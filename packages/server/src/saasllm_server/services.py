@@ -20,7 +20,7 @@ from saasllm_server.storage.database import utcnow
 from saasllm_server.upstreams.config import DeploymentConfig, GatewayConfig
 from saasllm_server.upstreams.litellm_path import LitellmPath
 from saasllm_server.upstreams.relay import RawRelay
-from saasllm_server.upstreams.router import ModelRouter
+from saasllm_server.upstreams.router import IN_GROUP, ModelRouter
 
 
 @dataclass
@@ -56,6 +56,7 @@ class Gateway:
             engine,
             cache_ttl_s=settings.admission_cache_ttl_s,
             record_window_s=settings.record_window_s,
+            complete_wait_s=settings.complete_wait_s,
         )
         calls = CallService(
             jobs=jobs,
@@ -101,7 +102,7 @@ def inline_deployments(specs: list[ModelGroupSpec]) -> list[DeploymentConfig]:
         DeploymentConfig(
             model_name=spec.member_key(member),
             litellm_params=member.litellm_params,
-            model_info={"id": spec.member_key(member)},
+            model_info={"id": spec.member_key(member), IN_GROUP: True},
         )
         for spec in specs
         for member in spec.members

@@ -88,6 +88,13 @@ class Settings(BaseSettings):
         description="Under per_token and per_usd billing, a call without max_tokens holds "
         "credits for this many output tokens until its job settles.",
     )
+    complete_wait_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=600,
+        description="Under per_token and per_usd billing, how long completing a job waits for "
+        "its calls still running on this replica before answering 409 calls_in_flight.",
+    )
     record_window_s: float = Field(
         default=0.02,
         ge=0,

@@ -6,13 +6,14 @@ it, so a change that only reached the database, not the cache, would show.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
-from tests.support.gateway import GatewayProcess
+from tests.support.gateway import ADMIN_KEY, GatewayProcess
 from tests.support.tenants import TEST_GROUPS, Admin, TeamHandle
 
 MSG = [{"role": "user", "content": "hi"}]
@@ -350,6 +351,24 @@ def test_a_key_cannot_widen_its_teams_access(admin: Admin) -> None:
         f"/admin/teams/{team.team_id}/keys", json={"model_groups": ["default"]}
     )
     assert inside.status_code == 201, inside.text
+
+
+async def test_concurrent_rotations_leave_one_successor(
+    gateway: GatewayProcess, admin: Admin
+) -> None:
+    team = admin.team(credits=5)
+    operator = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    async with httpx.AsyncClient(base_url=gateway.url, headers=operator) as client:
+        answers = await asyncio.gather(
+            *[
+                client.post(f"/admin/keys/{team.key_id}/rotate", json={"grace_seconds": 60})
+                for _ in range(6)
+            ]
+        )
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [201] + [409] * 5, [a.text for a in answers]
+    keys = admin.http.get(f"/admin/teams/{team.team_id}/keys").json()
+    assert len(keys) == 2  # the old key and exactly one successor
 
 
 def test_unknown_key_is_404(admin: Admin) -> None:

@@ -26,7 +26,7 @@ def test_a_member_defined_in_place_serves_calls_without_a_restart(
         "litellm_params": {
             "model": "openai/fake-t3",
             "api_base": fake_upstream.url + "/v1",
-            "api_key": "os.environ/SAASLLM_TEST_UNSET_KEY",
+            "api_key": "os.environ/GROUP_TEST_UNSET_KEY",
             "input_cost_per_token": 0.000001,
             "output_cost_per_token": 0.000002,
         },
@@ -69,6 +69,28 @@ def test_members_that_cannot_work_are_refused(sqlite_gateway: GatewayProcess) ->
         ([{"deployment": "x", "litellm_params": {"api_base": "http://h"}}], "model"),
         ([{"deployment": "x", "litellm_params": {"model": "nosuchprovider/x"}}], "litellm"),
         (["fake", "fake"], "twice"),
+        # The gateway's own secrets, and credentials of any other kind, stay out.
+        (
+            [
+                {
+                    "deployment": "x",
+                    "litellm_params": {
+                        "model": "openai/x",
+                        "api_key": "os.environ/SAASLLM_ADMIN_KEY",
+                    },
+                }
+            ],
+            "SAASLLM_",
+        ),
+        (
+            [
+                {
+                    "deployment": "x",
+                    "litellm_params": {"model": "bedrock/x", "aws_secret_access_key": "AKIA..."},
+                }
+            ],
+            "cannot be set here",
+        ),
     ]
     with _operator(sqlite_gateway) as operator:
         for members, hint in cases:

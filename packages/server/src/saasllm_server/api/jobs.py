@@ -32,7 +32,6 @@ from saasllm_server.domain import single_call
 from saasllm_server.domain.jobs import parse_job_id
 from saasllm_server.domain.resume import parse_last_event_id
 from saasllm_server.domain.tenancy import Principal
-from saasllm_server.errors import GatewayError
 from saasllm_server.services import Gateway
 from saasllm_server.upstreams.router import Deployment
 from saasllm_server.upstreams.streams import StreamStats
@@ -83,8 +82,8 @@ async def create_and_call(
     job_id = await _open_single_job(gw, principal, body)
     try:
         context, deployment, answer, call_id = await gw.calls.complete(principal, job_id, body)
-    except GatewayError:
-        await single_call.close_job(gw.jobs, principal, job_id, answered=False)
+    except BaseException:
+        await single_call.close_unanswered(gw.jobs, principal, job_id)
         raise
     result = await single_call.close_job(gw.jobs, principal, job_id, answered=True)
     latency_ms = (time.perf_counter() - context.started) * 1000
@@ -111,8 +110,8 @@ async def create_and_call_stream(
     job_id = await _open_single_job(gw, principal, body)
     try:
         call = await gw.calls.open_stream(principal, job_id, body)
-    except GatewayError:
-        await single_call.close_job(gw.jobs, principal, job_id, answered=False)
+    except BaseException:
+        await single_call.close_unanswered(gw.jobs, principal, job_id)
         raise
 
     async def settle(status: str, stats: StreamStats) -> None:

@@ -19,7 +19,6 @@ from saasllm_server.api.jobs import completion_body
 from saasllm_server.api.sse import EventStreamResponse, sse_response
 from saasllm_server.domain import single_call
 from saasllm_server.domain.jobs import parse_job_id
-from saasllm_server.errors import GatewayError
 from saasllm_server.upstreams.streams import StreamStats
 
 router = APIRouter(
@@ -29,7 +28,7 @@ router = APIRouter(
 )
 
 JobHeader = Annotated[str | None, Header(alias="X-Job-Id")]
-JobTypeHeader = Annotated[str | None, Header(alias="X-Job-Type")]
+JobTypeHeader = Annotated[str | None, Header(alias="X-Job-Type", min_length=1, max_length=100)]
 
 
 @router.get("/models")
@@ -70,9 +69,9 @@ async def chat_completions(
     if body.stream:
         try:
             call = await gw.calls.open_stream(principal, job_id, body)
-        except GatewayError:
+        except BaseException:
             if owned:
-                await single_call.close_job(gw.jobs, principal, job_id, answered=False)
+                await single_call.close_unanswered(gw.jobs, principal, job_id)
             raise
         if owned:
 
@@ -84,9 +83,9 @@ async def chat_completions(
         return sse_response(call, gw.settings)
     try:
         context, deployment, answer, call_id = await gw.calls.complete(principal, job_id, body)
-    except GatewayError:
+    except BaseException:
         if owned:
-            await single_call.close_job(gw.jobs, principal, job_id, answered=False)
+            await single_call.close_unanswered(gw.jobs, principal, job_id)
         raise
     if owned:
         await single_call.close_job(gw.jobs, principal, job_id, answered=True)

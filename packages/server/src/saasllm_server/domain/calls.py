@@ -136,11 +136,19 @@ class CallService:
                 cost = max(d.cost_usd(prompt_tokens, output) for d in priced)
         return billing.call_hold(principal, prompt_tokens, output, cost)
 
-    def _body(self, request: ChatRequest, stream: bool) -> dict[str, Any]:
+    def _body(self, context: CallContext, stream: bool) -> dict[str, Any]:
+        request = context.request
         body: dict[str, Any] = {
             "messages": [m.model_dump(exclude_none=True) for m in request.messages],
             **request.upstream_params(),
         }
+        if (
+            context.principal.budget_mode != "per_job"
+            and request.max_tokens is None
+            and request.max_completion_tokens is None
+        ):
+            # The call's hold assumed this many output tokens: make it the bound it claims.
+            body["max_tokens"] = self._default_max_tokens
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
@@ -162,8 +170,14 @@ class CallService:
         self, principal: Principal, job_id: str, request: ChatRequest
     ) -> StreamingCall:
         context, members = await self._admit(principal, job_id, request, stream=True)
-        slot = await self._limiter.open_stream(principal.team_id, principal.max_concurrent_streams)
-        self._jobs.call_started()
+        self._jobs.call_started(job_id)
+        try:
+            slot = await self._limiter.open_stream(
+                principal.team_id, principal.max_concurrent_streams
+            )
+        except BaseException:
+            self._jobs.call_abandoned(job_id)
+            raise
         try:
             return await self._open_first(context, members, slot)
         except GatewayError:
@@ -171,7 +185,7 @@ class CallService:
             raise
         except BaseException:
             await slot.release()
-            self._jobs.call_abandoned()
+            self._jobs.call_abandoned(job_id)
             raise
 
     async def _first_that_answers(
@@ -211,7 +225,7 @@ class CallService:
     async def _open_first(
         self, context: CallContext, members: tuple[str, ...], slot: StreamSlot
     ) -> StreamingCall:
-        body = self._body(context.request, stream=True)
+        body = self._body(context, stream=True)
         forward_usage = bool(
             context.request.stream_options and context.request.stream_options.include_usage
         )
@@ -247,19 +261,19 @@ class CallService:
     ) -> tuple[CallContext, Deployment, dict[str, Any], str]:
         """A non-streamed call; returns the upstream's answer and the recorded call id."""
         context, members = await self._admit(principal, job_id, request, stream=False)
-        self._jobs.call_started()
+        self._jobs.call_started(job_id)
         try:
             return await self._complete(context, members)
         except GatewayError:
             raise  # the failure was recorded
         except BaseException:
-            self._jobs.call_abandoned()
+            self._jobs.call_abandoned(job_id)
             raise
 
     async def _complete(
         self, context: CallContext, members: tuple[str, ...]
     ) -> tuple[CallContext, Deployment, dict[str, Any], str]:
-        body = self._body(context.request, stream=False)
+        body = self._body(context, stream=False)
 
         async def attempt(deployment: Deployment) -> dict[str, Any]:
             return await self._path(deployment).complete(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from datetime import datetime
@@ -23,6 +24,7 @@ from saasllm_schema import (
 from saasllm_server.domain import billing
 from saasllm_server.domain.tenancy import Principal
 from saasllm_server.errors import (
+    CallsInFlight,
     IdempotencyKeyReused,
     InsufficientCredits,
     InvalidRequest,
@@ -84,9 +86,18 @@ class JobService:
     """
 
     def __init__(
-        self, engine: AsyncEngine, *, cache_ttl_s: float = 1.0, record_window_s: float = 0.02
+        self,
+        engine: AsyncEngine,
+        *,
+        cache_ttl_s: float = 1.0,
+        record_window_s: float = 0.02,
+        complete_wait_s: float = 30.0,
     ) -> None:
         self._engine = engine
+        self._complete_wait_s = complete_wait_s
+        # Calls of each job running on this process, and completers waiting for them.
+        self._running: dict[str, int] = {}
+        self._calls_ended: dict[str, asyncio.Event] = {}
         # One process owns a SQLite file, so its records may trail the stream (readers
         # flush); PostgreSQL may have replicas serving the next request.
         sqlite = engine.dialect.name == "sqlite"
@@ -226,19 +237,49 @@ class JobService:
         if amount <= 0:
             return
         async with self._engine.begin() as conn:
-            held = await _hold(conn, principal, amount, amount)
+            # Job row first, then the balance row: the order a completion takes them in, so
+            # the two never wait for each other.
             if not await job_store.add_job_hold(conn, job_id, amount):
                 raise JobAlreadyCompleted(f"job {job_id} is already closed")
+            held = await _hold(conn, principal, amount, amount)
         self._remember(principal.team_id, None, None, _available(held, principal))
 
-    def call_started(self) -> None:
+    def call_started(self, job_id: str) -> None:
         self._recorder.call_started()
+        self._running[job_id] = self._running.get(job_id, 0) + 1
 
-    def call_abandoned(self) -> None:
+    def call_abandoned(self, job_id: str) -> None:
         self._recorder.call_abandoned()
+        self._call_ended(job_id)
+
+    def _call_ended(self, job_id: str) -> None:
+        left = self._running.get(job_id, 0) - 1
+        if left > 0:
+            self._running[job_id] = left
+            return
+        self._running.pop(job_id, None)
+        waiting = self._calls_ended.pop(job_id, None)
+        if waiting is not None:
+            waiting.set()
+
+    async def _wait_for_calls(self, job_id: str) -> None:
+        """A job priced by what its calls use settles only once they have ended: a stream
+        still running at completion would otherwise go on uncharged."""
+        if not self._running.get(job_id):
+            return
+        ended = self._calls_ended.setdefault(job_id, asyncio.Event())
+        try:
+            await asyncio.wait_for(ended.wait(), self._complete_wait_s)
+        except TimeoutError:
+            raise CallsInFlight(
+                f"job {job_id} still has a call running; complete it when the call has ended"
+            ) from None
 
     async def record_call(self, record: CallRecord) -> None:
-        await self._recorder.record(record)
+        try:
+            await self._recorder.record(record)
+        finally:
+            self._call_ended(record.job_id)
         if record.job_was_pending:
             cached = self._job_cache.get(record.job_id)
             if cached is not None and cached[2] == "pending":
@@ -265,15 +306,20 @@ class JobService:
         request: JobComplete,
         *,
         idempotency_key: str | None = None,
+        cap_to_available: bool = False,
     ) -> JobResult:
         """With ``idempotency_key``, a retry of a completion that went through (its answer
-        lost on the way) gets that completion's result instead of a 409."""
+        lost on the way) gets that completion's result instead of a 409. With
+        ``cap_to_available`` (jobs the gateway closes itself), a price the team can no longer
+        pay in full takes what is left instead of leaving the job open."""
+        if principal.budget_mode != "per_job":
+            await self._wait_for_calls(job_id)
         await self._recorder.flush()
         now = utcnow()
         try:
             async with self._engine.begin() as conn:
                 result = await self._complete(
-                    conn, principal, job_id, request, now, idempotency_key
+                    conn, principal, job_id, request, now, idempotency_key, cap_to_available
                 )
         except IntegrityError as exc:
             # The ledger's unique (job_id, kind) caught a second charge that raced past the
@@ -291,6 +337,7 @@ class JobService:
         request: JobComplete,
         now: datetime,
         idempotency_key: str | None,
+        cap_to_available: bool,
     ) -> JobResult:
         values: dict[str, Any] = {
             "status": request.status,
@@ -327,6 +374,14 @@ class JobService:
         if request.status == "completed":
             usage = billing.Usage(totals.prompt_tokens, totals.completion_tokens, totals.cost_usd)
             charge = billing.job_price(principal, usage)
+        reason = f"job {row.job_type} completed ({principal.budget_mode})"
+        if charge and cap_to_available:
+            current = await ledger.balance_row(conn, principal.team_id)
+            payable = max(0, (current.balance if current else 0) + principal.overdraft_limit)
+            if payable < charge:
+                reason += f", capped at the {payable} credits left of {charge}"
+                charge = payable
+        if request.status == "completed":
             changes["credits_charged"] = charge
         await job_store.update_job(conn, job_id, changes)
         # One statement charges the price and releases what the job held.
@@ -337,7 +392,7 @@ class JobService:
             kind="job_charge",
             job_id=job_id,
             now=now,
-            reason=f"job {row.job_type} completed ({principal.budget_mode})",
+            reason=reason,
             actor=f"key:{principal.key_id}",
             floor=-principal.overdraft_limit,
             release=int(row.credits_reserved),

@@ -119,7 +119,7 @@ class StreamLog:
 
 def parse_last_event_id(value: str) -> tuple[str, int]:
     stream_id, sep, number = value.strip().rpartition(":")
-    if not sep or not stream_id or not number.isdigit():
+    if not sep or not stream_id or not (number.isascii() and number.isdigit()) or len(number) > 9:
         raise InvalidRequest("Last-Event-ID must be '<stream id>:<sequence number>'")
     return stream_id, int(number)
 

@@ -8,6 +8,7 @@ walked away from; it fails, free, when the upstream failed.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from saasllm_schema import JobComplete, JobCreate, JobResult
@@ -39,5 +40,13 @@ def stream_answered(status: str, stats: StreamStats) -> bool:
 async def close_job(
     jobs: JobService, principal: Principal, job_id: str, *, answered: bool
 ) -> JobResult:
+    """Never leaves the job open (it would hold credits forever: nobody else knows its id):
+    a price the team can no longer pay in full takes what is left."""
     request = JobComplete(status="completed") if answered else JobComplete(status="failed")
-    return await jobs.complete(principal, job_id, request)
+    return await jobs.complete(principal, job_id, request, cap_to_available=True)
+
+
+async def close_unanswered(jobs: JobService, principal: Principal, job_id: str) -> None:
+    """The call failed, or its request was cancelled: the job fails, free, whatever happens
+    to the request meanwhile (a cancelled client must not leave the job holding credits)."""
+    await asyncio.shield(close_job(jobs, principal, job_id, answered=False))

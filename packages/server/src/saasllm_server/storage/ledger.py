@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from saasllm_server.storage.tables import credit_ledger, team_balances
@@ -49,9 +49,12 @@ async def move(
     Returns the new balance, or None when the team does not hold enough (or does not
     exist); nothing is written then.
     """
+    # Only taking credits is bounded: a top-up or a release must work even for a team
+    # already below a floor that was lowered after it went there.
+    condition = team_balances.c.balance + amount >= floor if amount < 0 else true()
     result = await conn.execute(
         update(team_balances)
-        .where(team_balances.c.team_id == team_id, team_balances.c.balance + amount >= floor)
+        .where(team_balances.c.team_id == team_id, condition)
         .values(
             balance=team_balances.c.balance + amount,
             reserved=team_balances.c.reserved - release,

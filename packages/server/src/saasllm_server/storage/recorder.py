@@ -40,7 +40,7 @@ class _Batch:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.records: list[CallRecord] = []
         self.committed: asyncio.Future[None] = loop.create_future()
-        self.failed = False
+        self.failed: set[str] = set()  # ids of the records that could not be written
 
 
 class CallRecorder:
@@ -69,7 +69,7 @@ class CallRecorder:
         if self._write_behind:
             return
         await asyncio.shield(batch.committed)
-        if batch.failed:
+        if record.id in batch.failed:
             raise RecordNotWritten("the call record could not be written")
 
     async def flush(self) -> None:
@@ -96,13 +96,29 @@ class CallRecorder:
             self._writing = batch
             try:
                 for start in range(0, len(batch.records), MAX_BATCH):
-                    await self._writer.write(batch.records[start : start + MAX_BATCH])
-            except Exception:  # the writer keeps going; waiters learn it from ``failed``
-                log.exception("writing %d call records failed", len(batch.records))
-                batch.failed = True
+                    await self._write(batch, batch.records[start : start + MAX_BATCH])
             finally:
                 self._writing = None
                 batch.committed.set_result(None)
+
+    async def _write(self, batch: _Batch, records: list[CallRecord]) -> None:
+        """One commit for all; if that fails, one each, so a record the database refuses
+        cannot take the others (other teams' calls among them) down with it."""
+        try:
+            await self._writer.write(records)
+            return
+        except Exception:  # the writer keeps going; waiters learn it from ``failed``
+            if len(records) == 1:
+                log.exception("writing call record %s failed", records[0].id)
+                batch.failed.add(records[0].id)
+                return
+            log.warning("a batch of %d call records failed; writing them one by one", len(records))
+        for record in records:
+            try:
+                await self._writer.write([record])
+            except Exception:
+                log.exception("writing call record %s failed", record.id)
+                batch.failed.add(record.id)
 
     async def close(self) -> None:
         while self._drainer is not None and not self._drainer.done():

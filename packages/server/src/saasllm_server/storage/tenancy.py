@@ -285,6 +285,20 @@ async def insert_key(conn: AsyncConnection, values: dict[str, Any]) -> None:
     await conn.execute(insert(api_keys).values(**values))
 
 
+async def claim_for_rotation(conn: AsyncConnection, key_id: str, values: dict[str, Any]) -> bool:
+    """Mark a key as replaced, if it is still live and not replaced (False otherwise)."""
+    result = await conn.execute(
+        update(api_keys)
+        .where(
+            api_keys.c.id == key_id,
+            api_keys.c.replaced_by.is_(None),
+            api_keys.c.revoked_at.is_(None),
+        )
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
 async def update_key(conn: AsyncConnection, key_id: str, values: dict[str, Any]) -> None:
     await conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(**values))
 

@@ -70,6 +70,9 @@ class Deployment:
         )
 
 
+IN_GROUP = "saasllm_defined_in_group"
+"""``model_info`` flag of deployments defined inside a model group (through the admin API)."""
+
 _DEFAULT_BASES = {"openai": "https://api.openai.com/v1"}
 
 
@@ -107,7 +110,11 @@ def build_deployment(config: DeploymentConfig, deployment_id: str) -> Deployment
         model, api_base=params.get("api_base")
     )
     api_base = params.get("api_base") or api_base or _DEFAULT_BASES.get(provider)
-    api_key = _secret(params.get("api_key")) or provider_key or _env_key(provider)
+    api_key = _secret(params.get("api_key"))
+    if api_key is None and not (config.model_info.get(IN_GROUP) and params.get("api_base")):
+        # A member defined through the admin API with its own api_base never gets the
+        # provider's key from the environment: it would be sent to that base.
+        api_key = provider_key or _env_key(provider)
     inp, out = _prices(config)
     return Deployment(
         id=deployment_id,

@@ -66,13 +66,13 @@ def entry_view(row: Any) -> LedgerEntry:
 
 
 async def _replayed(
-    gw: Gateway, team_id: str, key: str, kind: str, amount: int
+    gw: Gateway, team_id: str, key: str, kind: str, amount: int, job_id: str | None
 ) -> LedgerEntry | None:
     async with gw.engine.connect() as conn:
         row = await ledger.by_idempotency_key(conn, team_id, key)
     if row is None:
         return None
-    if row.kind != kind or int(row.amount) != amount:
+    if row.kind != kind or int(row.amount) != amount or row.job_id != job_id:
         raise IdempotencyKeyReused(
             f"Idempotency-Key {key!r} was used for a different change ({row.kind} {row.amount})"
         )
@@ -92,7 +92,7 @@ async def _apply(
 ) -> LedgerEntry:
     team = await load_team(gw, team_id)
     if key is not None:
-        replay = await _replayed(gw, team_id, key, kind, amount)
+        replay = await _replayed(gw, team_id, key, kind, amount, job_id)
         if replay is not None:
             return replay
     now = utcnow()
@@ -137,7 +137,7 @@ async def _apply(
     except IntegrityError:
         # A concurrent request with the same key, or a second refund of the job, won.
         if key is not None:
-            replay = await _replayed(gw, team_id, key, kind, amount)
+            replay = await _replayed(gw, team_id, key, kind, amount, job_id)
             if replay is not None:
                 return replay
         raise Conflict(f"job {job_id} was already refunded") from None

@@ -28,6 +28,6 @@ def decode_cursor(cursor: str) -> list[Any]:
 
 def int_cursor(cursor: str) -> int:
     value = decode_cursor(cursor)[0]
-    if not isinstance(value, int):
+    if type(value) is not int or not 0 < value < 2**63:
         raise InvalidRequest("invalid cursor", param="cursor")
     return value

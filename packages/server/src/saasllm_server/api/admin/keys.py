@@ -117,7 +117,10 @@ async def _issue(
     async with gw.engine.begin() as conn:
         await store.insert_key(conn, values)
         for old_id, changes in (extra or {}).items():
-            await store.update_key(conn, old_id, {**changes, "replaced_by": key_id})
+            # Conditional: of two rotations racing, one claims the old key, the other
+            # rolls back (its new key included).
+            if not await store.claim_for_rotation(conn, old_id, {**changes, "replaced_by": key_id}):
+                raise KeyNotActive(f"key {old_id!r} was rotated or revoked meanwhile")
         await audit.record(
             conn,
             actor=actor,

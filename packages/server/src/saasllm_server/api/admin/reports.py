@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -34,9 +34,15 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 def _aware(value: datetime | None, name: str) -> datetime | None:
-    if value is not None and value.tzinfo is None:
+    """In UTC, as stored; a time without a zone would be ambiguous."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
         raise InvalidRequest(f"{name} needs a time zone (e.g. 2027-01-01T00:00:00Z)", param=name)
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidRequest(f"{name} is out of range", param=name) from None
 
 
 def _row(bucket: reports.Bucket) -> UsageRow:
@@ -68,8 +74,7 @@ async def usage(
     """Jobs, calls, tokens, provider cost and credits charged, for a team or an organization
     (or everything), by day (UTC, of the job's creation) and/or job type; ``user_id`` narrows
     it to one of your end users (the ``user_id`` given when the job was created)."""
-    _aware(start, "start")
-    _aware(end, "end")
+    start, end = _aware(start, "start"), _aware(end, "end")
     await gw.jobs.flush_calls()
     async with gw.engine.connect() as conn:
         buckets = await reports.usage(
@@ -118,14 +123,16 @@ async def list_jobs(
     cursor: str | None = None,
 ) -> Page[JobListItem]:
     """Newest first, filtered; follow ``next_cursor`` for older jobs."""
-    _aware(start, "start")
-    _aware(end, "end")
+    start, end = _aware(start, "start"), _aware(end, "end")
     after = None
     if cursor is not None:
         values = decode_cursor(cursor)
         try:
-            after = (datetime.fromisoformat(values[0]), str(values[1]))
-        except (ValueError, TypeError, IndexError):
+            at = datetime.fromisoformat(values[0])
+            if at.tzinfo is None:
+                raise ValueError("naive")
+            after = (at.astimezone(UTC), str(values[1]))
+        except (ValueError, TypeError, IndexError, OverflowError):
             raise InvalidRequest("invalid cursor", param="cursor") from None
     async with gw.engine.connect() as conn:
         rows = await reports.job_page(
