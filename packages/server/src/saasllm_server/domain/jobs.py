@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 import uuid
 from datetime import datetime
@@ -107,13 +108,15 @@ class JobService:
         self._ttl = cache_ttl_s
         self._job_cache: dict[str, tuple[float, str, str]] = {}
         self._balance_cache: dict[str, tuple[float, int]] = {}
+        self._balance_reads: dict[str, asyncio.Future[int]] = {}
 
     def _remember(
         self, team_id: str, job_id: str | None, status: str | None, balance: int | None
     ) -> None:
         if self._ttl <= 0:
             return
-        expires = time.monotonic() + self._ttl
+        # Spread out: jobs cached together must not all expire (and be read) together.
+        expires = time.monotonic() + self._ttl * random.uniform(0.75, 1.25)
         if len(self._job_cache) > _MAX_CACHED:
             self._job_cache.clear()
         if job_id is not None and status is not None:
@@ -211,26 +214,44 @@ class JobService:
         """
         now = time.monotonic()
         job = self._job_cache.get(job_id)
-        held = self._balance_cache.get(principal.team_id)
-        if job is not None and held is not None and job[0] > now and held[0] > now:
-            team_id, status, balance = job[1], job[2], held[1]
-            if team_id != principal.team_id:
-                raise JobNotFound(f"job {job_id} not found")
-        else:
+        if job is None or job[0] <= now:
             async with self._engine.connect() as conn:
-                found = await job_store.admission(conn, principal.team_id, job_id)
-            if found is None:
+                status = await job_store.job_status(conn, principal.team_id, job_id)
+            if status is None:
                 raise JobNotFound(f"job {job_id} not found")
-            status = found.status
-            balance = billing.available(found.balance, found.reserved, principal.overdraft_limit)
-            self._remember(principal.team_id, job_id, status, balance)
+            self._remember(principal.team_id, job_id, status, None)
+        else:
+            if job[1] != principal.team_id:
+                raise JobNotFound(f"job {job_id} not found")
+            status = job[2]
         if status in FINAL:
             raise JobAlreadyCompleted(f"job {job_id} is already {status}")
         # The job holds its minimum already; a team in deficit (an operator took credits
         # back) starts nothing more.
+        balance = await self._available_now(principal, now)
         if balance < 0:
             raise _insufficient(balance, 0)
         return status == "pending"
+
+    async def _available_now(self, principal: Principal, now: float) -> int:
+        """The team's available credits, read at most once per cache period however many of
+        its calls start meanwhile (they share one read instead of queueing their own)."""
+        held = self._balance_cache.get(principal.team_id)
+        if held is not None and held[0] > now:
+            return held[1]
+        reading = self._balance_reads.get(principal.team_id)
+        if reading is None:
+            reading = asyncio.ensure_future(self._read_available(principal))
+            self._balance_reads[principal.team_id] = reading
+            reading.add_done_callback(lambda _: self._balance_reads.pop(principal.team_id, None))
+        return await asyncio.shield(reading)
+
+    async def _read_available(self, principal: Principal) -> int:
+        async with self._engine.connect() as conn:
+            current = await ledger.balance_row(conn, principal.team_id)
+        available = _available(current, principal) if current else 0
+        self._remember(principal.team_id, None, None, available)
+        return available
 
     async def hold_for_call(self, principal: Principal, job_id: str, amount: int) -> None:
         """Hold a call's estimated price on its job until the job settles."""

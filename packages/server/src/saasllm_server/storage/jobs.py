@@ -9,16 +9,9 @@ from typing import Any
 from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from saasllm_server.storage.tables import jobs, llm_calls, team_balances
+from saasllm_server.storage.tables import jobs, llm_calls
 
 OPEN_STATUSES = ("pending", "in_progress")
-
-
-@dataclass(frozen=True, slots=True)
-class Admission:
-    status: str
-    balance: int
-    reserved: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,19 +46,12 @@ class CallRecord:
     job_was_pending: bool = True
 
 
-_ADMISSION = select(jobs.c.status, team_balances.c.balance, team_balances.c.reserved).join(
-    team_balances, team_balances.c.team_id == jobs.c.team_id
-)
-
-
-async def admission(conn: AsyncConnection, team_id: str, job_id: str) -> Admission | None:
-    """One indexed read: is the job the team's, is it open, what does the team hold."""
-    row = (
-        await conn.execute(_ADMISSION.where(jobs.c.id == job_id, jobs.c.team_id == team_id))
-    ).first()
-    if row is None:
-        return None
-    return Admission(status=row.status, balance=int(row.balance), reserved=int(row.reserved))
+async def job_status(conn: AsyncConnection, team_id: str, job_id: str) -> str | None:
+    """One primary-key read: the job's status, if it is the team's."""
+    status = await conn.scalar(
+        select(jobs.c.status).where(jobs.c.id == job_id, jobs.c.team_id == team_id)
+    )
+    return None if status is None else str(status)
 
 
 async def add_job_hold(conn: AsyncConnection, job_id: str, amount: int) -> bool:
