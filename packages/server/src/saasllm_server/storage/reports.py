@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -25,6 +26,21 @@ class Bucket:
     completion_tokens: int = 0
     provider_cost_usd: float = 0.0
     credits_charged: int = 0
+
+
+def total(buckets: Sequence[Bucket]) -> Bucket:
+    """Every job lies in exactly one bucket (and its calls with it): the buckets add up."""
+    whole = Bucket(None, None)
+    for b in buckets:
+        whole.jobs += b.jobs
+        whole.completed_jobs += b.completed_jobs
+        whole.calls += b.calls
+        whole.failed_calls += b.failed_calls
+        whole.prompt_tokens += b.prompt_tokens
+        whole.completion_tokens += b.completion_tokens
+        whole.provider_cost_usd += b.provider_cost_usd
+        whole.credits_charged += b.credits_charged
+    return whole
 
 
 def _day(conn: AsyncConnection) -> ColumnElement[Any]:

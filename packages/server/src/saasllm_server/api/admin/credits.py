@@ -22,7 +22,7 @@ from saasllm_schema import (
     Page,
 )
 from saasllm_server.api.admin.auth import Biller, Reader
-from saasllm_server.api.admin.cursors import encode_cursor, int_cursor
+from saasllm_server.api.admin.cursors import int_cursor, page_of
 from saasllm_server.api.admin.tenancy import load_team
 from saasllm_server.api.deps import GatewayDep
 from saasllm_server.domain.jobs import parse_job_id
@@ -247,9 +247,4 @@ async def team_ledger(
     before = None if cursor is None else int_cursor(cursor)
     async with gw.engine.connect() as conn:
         rows = await ledger.entries(conn, team_id, before_id=before, limit=limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page[LedgerEntry](
-        data=[entry_view(r) for r in rows],
-        next_cursor=encode_cursor(rows[-1].id) if more and rows else None,
-    )
+    return page_of(rows, limit, entry_view, lambda row: (int(row.id),))

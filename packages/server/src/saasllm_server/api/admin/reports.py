@@ -18,7 +18,7 @@ from saasllm_schema import (
     UsageRow,
 )
 from saasllm_server.api.admin.auth import Operator, Reader
-from saasllm_server.api.admin.cursors import decode_cursor, encode_cursor, int_cursor
+from saasllm_server.api.admin.cursors import decode_cursor, int_cursor, page_of
 from saasllm_server.api.deps import GatewayDep
 from saasllm_server.errors import InvalidRequest
 from saasllm_server.storage import audit, reports
@@ -87,16 +87,6 @@ async def usage(
             by_day=group_by in ("day", "day_and_job_type"),
             by_job_type=group_by in ("job_type", "day_and_job_type"),
         )
-        total = await reports.usage(
-            conn,
-            organization_id=organization_id,
-            team_id=team_id,
-            start=start,
-            end=end,
-            user_id=user_id,
-            by_day=False,
-            by_job_type=False,
-        )
     return UsageReport(
         organization_id=organization_id,
         team_id=team_id,
@@ -104,7 +94,7 @@ async def usage(
         end=end,
         group_by=group_by,
         rows=[_row(b) for b in buckets],
-        totals=_row(total[0]) if total else _row(reports.Bucket(None, None)),
+        totals=_row(reports.total(buckets)),
     )
 
 
@@ -147,10 +137,10 @@ async def list_jobs(
             after=after,
             limit=limit + 1,
         )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    items = [
-        JobListItem(
+    return page_of(
+        rows,
+        limit,
+        lambda r: JobListItem(
             job_id=r.id,
             team_id=r.team_id,
             job_type=r.job_type,
@@ -160,14 +150,9 @@ async def list_jobs(
             completed_at=as_utc(r.completed_at),
             credits_charged=int(r.credits_charged),
             credits_reserved=int(r.credits_reserved),
-        )
-        for r in rows
-    ]
-    next_cursor = None
-    if more and rows:
-        last = rows[-1]
-        next_cursor = encode_cursor(as_utc(last.created_at).isoformat(), last.id)  # type: ignore[union-attr]
-    return Page[JobListItem](data=items, next_cursor=next_cursor)
+        ),
+        lambda r: (as_utc(r.created_at).isoformat(), r.id),  # type: ignore[union-attr]
+    )
 
 
 @router.get("/audit", response_model=Page[AuditEntry])
@@ -187,19 +172,16 @@ async def audit_log(
         rows = await audit.entries(
             conn, before_id=before, limit=limit + 1, actor=by, action=action, target=target
         )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page[AuditEntry](
-        data=[
-            AuditEntry(
-                id=int(r.id),
-                at=as_utc(r.at),
-                actor=r.actor,
-                action=r.action,
-                target=r.target,
-                details=r.details or {},
-            )
-            for r in rows
-        ],
-        next_cursor=encode_cursor(int(rows[-1].id)) if more and rows else None,
+    return page_of(
+        rows,
+        limit,
+        lambda r: AuditEntry(
+            id=int(r.id),
+            at=as_utc(r.at),
+            actor=r.actor,
+            action=r.action,
+            target=r.target,
+            details=r.details or {},
+        ),
+        lambda r: (int(r.id),),
     )
