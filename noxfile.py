@@ -51,11 +51,25 @@ def _chromium(session: nox.Session) -> None:
         )
 
 
-@nox.session
-def lint(session: nox.Session) -> None:
-    _sync(session)
+def _lint(session: nox.Session) -> None:
     session.run(f"{BIN}/ruff", "check", ".", external=True)
     session.run(f"{BIN}/ruff", "format", "--check", ".", external=True)
+    session.run(f"{BIN}/lint-imports", external=True)
+    session.run(f"{BIN}/python", "scripts/generate_sync.py", "--check", external=True)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff, the layering contracts (import-linter) and the generated sync twins."""
+    _sync(session)
+    _lint(session)
+
+
+@nox.session
+def generate(session: nox.Session) -> None:
+    """Write the SDK's blocking twins from their async sources."""
+    _sync(session)
+    session.run(f"{BIN}/python", "scripts/generate_sync.py", *session.posargs, external=True)
 
 
 @nox.session
@@ -74,6 +88,7 @@ def typecheck(session: nox.Session) -> None:
         "bench",
         "conftest.py",
         "noxfile.py",
+        "scripts",
         external=True,
     )
     session.run(f"{BIN}/mypy", "docs/hooks", external=True, env={"MYPYPATH": "docs/hooks"})
@@ -81,19 +96,29 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
+    """The test suite without the docs build (``-- packages/server/tests/domain`` for the
+    seconds-long domain loop)."""
     _sync(session)
     session.run(f"{BIN}/pytest", *session.posargs, external=True)
 
 
 @nox.session
-def ci(session: nox.Session) -> None:
-    """What CI runs: lint, types, the whole suite (the strict docs build included)."""
+def docs_check(session: nox.Session) -> None:
+    """The strict docs build with every example run, and the browser check of the site."""
     _sync(session)
     _chromium(session)
-    session.run(f"{BIN}/ruff", "check", ".", external=True)
-    session.run(f"{BIN}/ruff", "format", "--check", ".", external=True)
+    session.run(f"{BIN}/pytest", "tests/docs", *session.posargs, external=True)
+
+
+@nox.session
+def ci(session: nox.Session) -> None:
+    """What CI runs: lint, types, the whole suite, then the strict docs build."""
+    _sync(session)
+    _chromium(session)
+    _lint(session)
     typecheck(session)
     session.run(f"{BIN}/pytest", *session.posargs, external=True)
+    session.run(f"{BIN}/pytest", "tests/docs", external=True)
 
 
 @nox.session

@@ -48,7 +48,15 @@ from saasllm_schema.chat import (
     StreamOptions,
     Usage,
 )
-from saasllm_schema.errors import ErrorBody, ErrorCode, ErrorDetail, ErrorType
+from saasllm_schema.errors import (
+    ERRORS,
+    ErrorBody,
+    ErrorCode,
+    ErrorDetail,
+    ErrorSpec,
+    ErrorType,
+    error_spec,
+)
 from saasllm_schema.jobs import (
     BudgetMode,
     CallSummary,
@@ -65,6 +73,7 @@ from saasllm_schema.jobs import (
 from saasllm_schema.mapping import MappingModel
 
 __all__ = [
+    "ERRORS",
     "AdminKeyCreate",
     "AdminKeyCreated",
     "AdminKeyInfo",
@@ -92,6 +101,7 @@ __all__ = [
     "ErrorBody",
     "ErrorCode",
     "ErrorDetail",
+    "ErrorSpec",
     "ErrorType",
     "FinalStatus",
     "Job",
@@ -125,4 +135,5 @@ __all__ = [
     "UsageGrouping",
     "UsageReport",
     "UsageRow",
+    "error_spec",
 ]

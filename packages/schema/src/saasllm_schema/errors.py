@@ -1,12 +1,14 @@
-"""The one error body every endpoint returns, and the names of its types and codes.
+"""The one error body every endpoint returns, the names of its types and codes, and
+the one table that says which HTTP status and type each code travels with.
 
-The SDK picks an exception class from ``type`` (and ``code`` where one status
-covers several failures), so these strings are part of the wire contract.
+The server builds every error body from :data:`ERRORS`; the SDK reads the same
+table to pick its exception class, so these strings are part of the wire contract.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import NamedTuple
 
 from pydantic import BaseModel
 
@@ -30,6 +32,8 @@ class ErrorCode(StrEnum):
     MISSING_API_KEY = "missing_api_key"
     INVALID_API_KEY = "invalid_api_key"
     INVALID_ADMIN_KEY = "invalid_admin_key"
+    TEAM_KEY_NOT_ADMIN = "team_key_not_admin"
+    PERMISSION_DENIED = "permission_denied"
     INSUFFICIENT_SCOPE = "insufficient_scope"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     KEY_NOT_ACTIVE = "key_not_active"
@@ -44,6 +48,7 @@ class ErrorCode(StrEnum):
     NO_DEFAULT_MODEL_GROUP = "no_default_model_group"
     JOB_ALREADY_COMPLETED = "job_already_completed"
     ALREADY_EXISTS = "already_exists"
+    ALREADY_REFUNDED = "already_refunded"
     STREAM_ABANDONED = "stream_abandoned"
     VALIDATION_ERROR = "validation_error"
     INVALID_JSON = "invalid_json"
@@ -55,6 +60,52 @@ class ErrorCode(StrEnum):
     UPSTREAM_TIMEOUT = "upstream_timeout"
     UPSTREAM_UNAVAILABLE = "upstream_unavailable"
     INTERNAL_ERROR = "internal_error"
+
+
+class ErrorSpec(NamedTuple):
+    status: int
+    type: ErrorType
+
+
+_T = ErrorType
+ERRORS: dict[ErrorCode, ErrorSpec] = {
+    ErrorCode.MISSING_API_KEY: ErrorSpec(401, _T.AUTHENTICATION),
+    ErrorCode.INVALID_API_KEY: ErrorSpec(401, _T.AUTHENTICATION),
+    ErrorCode.INVALID_ADMIN_KEY: ErrorSpec(401, _T.AUTHENTICATION),
+    ErrorCode.TEAM_KEY_NOT_ADMIN: ErrorSpec(403, _T.PERMISSION),
+    ErrorCode.PERMISSION_DENIED: ErrorSpec(403, _T.PERMISSION),
+    ErrorCode.INSUFFICIENT_SCOPE: ErrorSpec(403, _T.PERMISSION),
+    ErrorCode.TEAM_SUSPENDED: ErrorSpec(403, _T.PERMISSION),
+    ErrorCode.TEAM_MISMATCH: ErrorSpec(403, _T.PERMISSION),
+    ErrorCode.MODEL_GROUP_NOT_ALLOWED: ErrorSpec(403, _T.PERMISSION),
+    ErrorCode.INSUFFICIENT_CREDITS: ErrorSpec(403, _T.INSUFFICIENT_CREDITS),
+    ErrorCode.NOT_FOUND: ErrorSpec(404, _T.NOT_FOUND),
+    ErrorCode.JOB_NOT_FOUND: ErrorSpec(404, _T.NOT_FOUND),
+    ErrorCode.MODEL_GROUP_NOT_FOUND: ErrorSpec(404, _T.NOT_FOUND),
+    ErrorCode.ALREADY_EXISTS: ErrorSpec(409, _T.CONFLICT),
+    ErrorCode.ALREADY_REFUNDED: ErrorSpec(409, _T.CONFLICT),
+    ErrorCode.JOB_ALREADY_COMPLETED: ErrorSpec(409, _T.CONFLICT),
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: ErrorSpec(409, _T.CONFLICT),
+    ErrorCode.CALLS_IN_FLIGHT: ErrorSpec(409, _T.CONFLICT),
+    ErrorCode.KEY_NOT_ACTIVE: ErrorSpec(409, _T.CONFLICT),
+    ErrorCode.STREAM_ABANDONED: ErrorSpec(409, _T.CONFLICT),
+    ErrorCode.BODY_TOO_LARGE: ErrorSpec(413, _T.REQUEST_TOO_LARGE),
+    ErrorCode.VALIDATION_ERROR: ErrorSpec(422, _T.INVALID_REQUEST),
+    ErrorCode.INVALID_JSON: ErrorSpec(422, _T.INVALID_REQUEST),
+    ErrorCode.NO_DEFAULT_MODEL_GROUP: ErrorSpec(422, _T.INVALID_REQUEST),
+    ErrorCode.RATE_LIMITED: ErrorSpec(429, _T.RATE_LIMIT),
+    ErrorCode.CONCURRENCY_LIMITED: ErrorSpec(429, _T.RATE_LIMIT),
+    ErrorCode.UPSTREAM_RATE_LIMITED: ErrorSpec(429, _T.RATE_LIMIT),
+    ErrorCode.INTERNAL_ERROR: ErrorSpec(500, _T.INTERNAL),
+    ErrorCode.UPSTREAM_ERROR: ErrorSpec(502, _T.UPSTREAM),
+    ErrorCode.UPSTREAM_UNAVAILABLE: ErrorSpec(503, _T.UNAVAILABLE),
+    ErrorCode.UPSTREAM_TIMEOUT: ErrorSpec(504, _T.UPSTREAM_TIMEOUT),
+}
+"""Every code with the status and type it is always sent with."""
+
+
+def error_spec(code: ErrorCode) -> ErrorSpec:
+    return ERRORS[code]
 
 
 class ErrorDetail(BaseModel):
