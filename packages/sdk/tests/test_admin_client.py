@@ -640,7 +640,7 @@ async def test_typed_errors_are_not_retried(
     team_key = make_admin(sqlite_gateway.url, team.key)
     with pytest.raises(PermissionDeniedError) as denied:
         await resolve(team_key.list_organizations())
-    assert denied.value.error_code == "invalid_admin_key"
+    assert denied.value.error_code == "team_key_not_admin"
 
     # Every failure above was sent once: none of them is worth a retry.
     assert set(recorder.retry_counts()) == {"0"}

@@ -39,7 +39,11 @@ class AuthenticationFailed(GatewayError):
 class PermissionDenied(GatewayError):
     status = 403
     type = ErrorType.PERMISSION
-    code = ErrorCode.MODEL_GROUP_NOT_ALLOWED
+    code = ErrorCode.PERMISSION_DENIED
+
+
+class TeamKeyNotAdmin(PermissionDenied):
+    code = ErrorCode.TEAM_KEY_NOT_ADMIN
 
 
 class TeamSuspended(PermissionDenied):
@@ -78,6 +82,10 @@ class Conflict(GatewayError):
 
 class JobAlreadyCompleted(Conflict):
     code = ErrorCode.JOB_ALREADY_COMPLETED
+
+
+class AlreadyRefunded(Conflict):
+    code = ErrorCode.ALREADY_REFUNDED
 
 
 class IdempotencyKeyReused(Conflict):

@@ -106,7 +106,7 @@ def test_a_team_key_is_403_everywhere(
             assert response.status_code == 403, (op, values, response.text)
             error = response.json()["error"]
             assert error["type"] == "permission_error", op
-            assert error["code"] == "invalid_admin_key", op
+            assert error["code"] == "team_key_not_admin", op
     # Nothing changed: the team key was never taken for an admin.
     assert admin.balance(team.team_id) == 100
     assert admin.balance(other.team_id) == 5

@@ -24,7 +24,7 @@ from saasllm_schema import AdminScope, ErrorCode
 from saasllm_server.api.deps import GatewayDep
 from saasllm_server.domain.auth import bearer_token
 from saasllm_server.domain.tenancy import hash_key
-from saasllm_server.errors import AuthenticationFailed, InsufficientScope, PermissionDenied
+from saasllm_server.errors import AuthenticationFailed, InsufficientScope, TeamKeyNotAdmin
 from saasllm_server.services import Gateway
 from saasllm_server.storage import admin_keys
 from saasllm_server.storage import tenancy as store
@@ -55,9 +55,7 @@ async def authenticate_admin(gw: Gateway, authorization: str | None) -> AdminAct
             return AdminActor(f"admin:{row.id}", row.scope)
         team_key = await store.find_principal(conn, key_hash, utcnow())
     if team_key is not None:
-        raise PermissionDenied(
-            "a team key cannot use the admin API", code=ErrorCode.INVALID_ADMIN_KEY
-        )
+        raise TeamKeyNotAdmin("a team key cannot use the admin API")
     raise AuthenticationFailed("invalid admin key", code=ErrorCode.INVALID_ADMIN_KEY)
 
 

@@ -26,7 +26,7 @@ from saasllm_server.api.admin.cursors import int_cursor, page_of
 from saasllm_server.api.admin.tenancy import load_team
 from saasllm_server.api.deps import GatewayDep
 from saasllm_server.domain.jobs import parse_job_id
-from saasllm_server.errors import Conflict, IdempotencyKeyReused, InvalidRequest, NotFound
+from saasllm_server.errors import AlreadyRefunded, IdempotencyKeyReused, InvalidRequest, NotFound
 from saasllm_server.services import Gateway
 from saasllm_server.storage import audit, ledger
 from saasllm_server.storage import jobs as job_store
@@ -140,7 +140,7 @@ async def _apply(
             replay = await _replayed(gw, team_id, key, kind, amount, job_id)
             if replay is not None:
                 return replay
-        raise Conflict(f"job {job_id} was already refunded") from None
+        raise AlreadyRefunded(f"job {job_id} was already refunded") from None
     gw.jobs.forget_balance(team_id)
     return entry_view(row)
 
