@@ -47,7 +47,7 @@ def create_app(
         await migrate(engine)
         await apply_bootstrap(engine, config)
         gateway = Gateway.build(settings, config, engine)
-        await gateway.reload_model_groups()
+        await gateway.model_groups.reload()
         await gateway.relay.start()
         tokens.warm_up()
         app.state.gateway = gateway

@@ -1,26 +1,32 @@
-"""The gateway's long-lived parts, built once at start-up and shared by every request."""
+"""The gateway's long-lived parts, built once at start-up and shared by every request.
+
+This is where the caches are subscribed to the change events: the domain
+services publish, the caches listen, and no route touches a cache.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from saasllm_schema import ModelGroupMember, ModelGroupSpec
-from saasllm_server.domain.auth import KeyAuthenticator
+from saasllm_server.domain.admin_auth import AdminAuthenticator
+from saasllm_server.domain.auth import DefaultLimits, KeyAuthenticator
 from saasllm_server.domain.calls import CallService
+from saasllm_server.domain.credits import CreditService
+from saasllm_server.domain.events import EventBus, InProcessEventBus
 from saasllm_server.domain.jobs import JobService
-from saasllm_server.domain.model_groups import ModelGroupCatalog
+from saasllm_server.domain.keys import KeyService
+from saasllm_server.domain.model_groups import ModelGroupCatalog, ModelGroupService
 from saasllm_server.domain.ratelimit import InProcessRateLimiter, RateLimiter
+from saasllm_server.domain.reports import ReportService
 from saasllm_server.domain.resume import InProcessResumeStore, ResumeStore
-from saasllm_server.domain.tenancy import Principal
+from saasllm_server.domain.teams import TenancyService
+from saasllm_server.domain.writes import ChangeWriter
 from saasllm_server.settings import Settings
-from saasllm_server.storage import tenancy as tenancy_store
-from saasllm_server.storage.database import utcnow
-from saasllm_server.upstreams.config import DeploymentConfig, GatewayConfig
+from saasllm_server.upstreams.config import GatewayConfig
 from saasllm_server.upstreams.litellm_path import LitellmPath
 from saasllm_server.upstreams.relay import RawRelay
-from saasllm_server.upstreams.router import IN_GROUP, ModelRouter
 
 
 @dataclass
@@ -28,30 +34,37 @@ class Gateway:
     settings: Settings
     config: GatewayConfig
     engine: AsyncEngine
-    router: ModelRouter
+    bus: EventBus
     relay: RawRelay
     catalog: ModelGroupCatalog
     limiter: RateLimiter
     auth: KeyAuthenticator
+    admin_auth: AdminAuthenticator
     jobs: JobService
     calls: CallService
     resume: ResumeStore
-    inline: list[DeploymentConfig] = field(default_factory=list)
+    tenancy: TenancyService
+    keys: KeyService
+    credits: CreditService
+    model_groups: ModelGroupService
+    reports: ReportService
 
     @classmethod
-    def build(cls, settings: Settings, config: GatewayConfig, engine: AsyncEngine) -> Gateway:
-        router = ModelRouter(config.model_list, config.router_settings)
+    def build(
+        cls,
+        settings: Settings,
+        config: GatewayConfig,
+        engine: AsyncEngine,
+        bus: EventBus | None = None,
+    ) -> Gateway:
+        bus = bus or InProcessEventBus()
+        writer = ChangeWriter(engine, bus)
         relay = RawRelay(settings.upstream_connect_timeout_s, settings.upstream_read_timeout_s)
         catalog = ModelGroupCatalog()
         limiter = InProcessRateLimiter()
-
-        async def lookup(key_hash: str) -> Principal | None:
-            async with engine.connect() as conn:
-                found = await tenancy_store.find_principal(conn, key_hash, utcnow())
-            if found is None:
-                return None
-            return _with_default_limits(found, settings)
-
+        model_groups = ModelGroupService(
+            writer, catalog, config, use_router=lambda router: calls.use_router(router)
+        )
         jobs = JobService(
             engine,
             cache_ttl_s=settings.admission_cache_ttl_s,
@@ -61,61 +74,40 @@ class Gateway:
         calls = CallService(
             jobs=jobs,
             catalog=catalog,
-            router=router,
+            router=model_groups.router,
             relay=relay,
             litellm_path=LitellmPath(),
             limiter=limiter,
             first_chunk_timeout_s=settings.first_chunk_timeout_s,
             default_max_tokens=settings.hold_max_tokens,
         )
+        auth = KeyAuthenticator(
+            engine,
+            settings.key_cache_ttl_s,
+            DefaultLimits(settings.default_rpm_limit, settings.default_max_concurrent_streams),
+        )
+        tenancy = TenancyService(writer, catalog)
+        # Groups reload before the key cache drops its access lists, so a request that
+        # misses the cache finds the new groups.
+        bus.subscribe(model_groups.on_change)
+        bus.subscribe(auth.on_change)
+        bus.subscribe(jobs.on_change)
         return cls(
             settings=settings,
             config=config,
             engine=engine,
-            router=router,
+            bus=bus,
             relay=relay,
             catalog=catalog,
             limiter=limiter,
-            auth=KeyAuthenticator(lookup, settings.key_cache_ttl_s),
+            auth=auth,
+            admin_auth=AdminAuthenticator(engine, settings.admin_key),
             jobs=jobs,
             calls=calls,
             resume=InProcessResumeStore(),
+            tenancy=tenancy,
+            keys=KeyService(writer, tenancy),
+            credits=CreditService(writer, tenancy),
+            model_groups=model_groups,
+            reports=ReportService(engine, jobs),
         )
-
-    async def reload_model_groups(self) -> None:
-        """Groups from the database; deployments defined in a group join the router, which
-        is rebuilt (fresh cooldowns) only when that set changed."""
-        async with self.engine.connect() as conn:
-            specs = await tenancy_store.load_model_groups(conn)
-        inline = inline_deployments(specs)
-        if inline != self.inline:
-            router = ModelRouter([*self.config.model_list, *inline], self.config.router_settings)
-            self.router = router
-            self.calls.use_router(router)
-            self.inline = inline
-        self.catalog.replace(specs)
-
-
-def inline_deployments(specs: list[ModelGroupSpec]) -> list[DeploymentConfig]:
-    """The ``model_list`` entries of members defined inside groups."""
-    return [
-        DeploymentConfig(
-            model_name=spec.member_key(member),
-            litellm_params=member.litellm_params,
-            model_info={"id": spec.member_key(member), IN_GROUP: True},
-        )
-        for spec in specs
-        for member in spec.members
-        if isinstance(member, ModelGroupMember)
-    ]
-
-
-def _with_default_limits(principal: Principal, settings: Settings) -> Principal:
-    from dataclasses import replace
-
-    return replace(
-        principal,
-        rpm_limit=principal.rpm_limit or settings.default_rpm_limit,
-        max_concurrent_streams=principal.max_concurrent_streams
-        or settings.default_max_concurrent_streams,
-    )

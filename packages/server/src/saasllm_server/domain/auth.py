@@ -1,27 +1,45 @@
 """Virtual-key authentication with a short-lived in-process cache.
 
-The cache saves one query per request on the hot path. Admin actions that
-change a key or a team invalidate it at once on this process.
+The cache saves one query per request on the hot path. It subscribes to the
+change events, so a key or team changed on this process is dropped from it
+before the change's own request returns.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saasllm_schema import ErrorCode
+from saasllm_server.domain.events import Change, ChangeKind
 from saasllm_server.domain.tenancy import Principal, hash_key
 from saasllm_server.errors import AuthenticationFailed, TeamSuspended
-
-Lookup = Callable[[str], Awaitable[Principal | None]]
+from saasllm_server.storage import tenancy as store
+from saasllm_server.storage.database import as_utc, utcnow
 
 _MAX_ENTRIES = 100_000
 
 
+@dataclass(frozen=True, slots=True)
+class DefaultLimits:
+    """The operator's limits for teams that set none of their own."""
+
+    rpm_limit: int | None = None
+    max_concurrent_streams: int | None = None
+
+
 class KeyAuthenticator:
-    def __init__(self, lookup: Lookup, ttl_s: float) -> None:
-        self._lookup = lookup
+    def __init__(
+        self, engine: AsyncEngine, ttl_s: float, defaults: DefaultLimits | None = None
+    ) -> None:
+        self._engine = engine
         self._ttl_s = ttl_s
+        self._defaults = defaults or DefaultLimits()
         self._cache: dict[str, tuple[float, Principal]] = {}
 
     async def authenticate(self, authorization: str | None) -> Principal:
@@ -32,7 +50,7 @@ class KeyAuthenticator:
         if cached is not None and cached[0] > now:
             principal = cached[1]
         else:
-            found = await self._lookup(key_hash)
+            found = await self.lookup(key_hash)
             if found is None:
                 self._cache.pop(key_hash, None)
                 raise AuthenticationFailed("invalid, revoked or expired API key")
@@ -47,16 +65,54 @@ class KeyAuthenticator:
             raise TeamSuspended(f"team {principal.team_id!r} is suspended")
         return principal
 
-    def invalidate_key(self, key_id: str) -> None:
-        for key_hash in [h for h, (_, p) in self._cache.items() if p.key_id == key_id]:
+    async def lookup(self, key_hash: str) -> Principal | None:
+        """The live key's principal, or None for an unknown, revoked, expired or deleted key."""
+        async with self._engine.connect() as conn:
+            found = await store.find_key(conn, key_hash)
+        if found is None:
+            return None
+        return principal_of(*found, now=utcnow(), defaults=self._defaults)
+
+    async def on_change(self, change: Change) -> None:
+        if change.kind is ChangeKind.KEY:
+            self._drop(lambda p: p.key_id == change.subject)
+        elif change.kind is ChangeKind.TEAM:
+            self._drop(lambda p: p.team_id == change.subject)
+        elif change.kind is ChangeKind.MODEL_GROUPS:
+            # Access lists name groups; a deleted group leaves every list it was on.
+            self._cache.clear()
+
+    def _drop(self, matches: Callable[[Principal], bool]) -> None:
+        for key_hash in [h for h, (_, p) in self._cache.items() if matches(p)]:
             del self._cache[key_hash]
 
-    def invalidate_team(self, team_id: str) -> None:
-        for key_hash in [h for h, (_, p) in self._cache.items() if p.team_id == team_id]:
-            del self._cache[key_hash]
 
-    def clear(self) -> None:
-        self._cache.clear()
+def principal_of(
+    row: Any, groups: list[str], *, now: datetime, defaults: DefaultLimits
+) -> Principal | None:
+    if row.revoked_at is not None or row.deleted_at is not None:
+        return None
+    expires_at = as_utc(row.expires_at)
+    if expires_at is not None and expires_at <= now:
+        return None
+    return Principal(
+        key_id=row.id,
+        team_id=row.team_id,
+        organization_id=row.organization_id,
+        team_status=row.status,
+        budget_mode=row.budget_mode,
+        credits_per_job=row.credits_per_job,
+        default_model_group=row.default_model_group,
+        allowed_groups=frozenset(groups),
+        rpm_limit=row.rpm_limit or defaults.rpm_limit,
+        max_concurrent_streams=row.max_concurrent_streams or defaults.max_concurrent_streams,
+        tokens_per_credit=int(row.tokens_per_credit),
+        credits_per_dollar=float(row.credits_per_dollar),
+        markup_percent=float(row.markup_percent),
+        overdraft_limit=int(row.overdraft_limit),
+        key_expires_at=None if expires_at is None else expires_at.timestamp(),
+        key_groups=None if row.model_groups is None else frozenset(row.model_groups),
+    )
 
 
 def bearer_token(authorization: str | None) -> str:

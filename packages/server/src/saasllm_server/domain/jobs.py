@@ -7,10 +7,10 @@ import random
 import time
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from saasllm_schema import (
     CallSummary,
@@ -21,8 +21,11 @@ from saasllm_schema import (
     JobCreate,
     JobCreated,
     JobResult,
+    JobStatus,
 )
-from saasllm_server.domain import billing
+from saasllm_schema.jobs import FINAL_STATUSES
+from saasllm_server.domain import billing, idempotency
+from saasllm_server.domain.events import Change, ChangeKind
 from saasllm_server.domain.tenancy import Principal
 from saasllm_server.errors import (
     CallsInFlight,
@@ -39,8 +42,13 @@ from saasllm_server.storage.database import as_utc, utcnow
 from saasllm_server.storage.jobs import CallRecord
 from saasllm_server.storage.recorder import CallRecorder
 
-FINAL = frozenset({"completed", "failed", "cancelled"})
 _MAX_CACHED = 100_000
+
+
+class _CachedJob(NamedTuple):
+    expires: float
+    team_id: str
+    status: JobStatus
 
 
 def parse_job_id(job_id: str) -> str:
@@ -61,7 +69,7 @@ def _available(held: ledger.Held, principal: Principal) -> int:
     return billing.available(held.balance, held.reserved, principal.overdraft_limit)
 
 
-async def _hold(conn: Any, principal: Principal, amount: int, need: int) -> ledger.Held:
+async def _hold(conn: AsyncConnection, principal: Principal, amount: int, need: int) -> ledger.Held:
     """Hold ``amount`` credits if ``need`` are available, or refuse the work (403)."""
     held = await ledger.hold(
         conn,
@@ -106,12 +114,12 @@ class JobService:
             engine, write_behind=sqlite, window_s=record_window_s if sqlite else 0.005
         )
         self._ttl = cache_ttl_s
-        self._job_cache: dict[str, tuple[float, str, str]] = {}
+        self._job_cache: dict[str, _CachedJob] = {}
         self._balance_cache: dict[str, tuple[float, int]] = {}
         self._balance_reads: dict[str, asyncio.Future[int]] = {}
 
     def _remember(
-        self, team_id: str, job_id: str | None, status: str | None, balance: int | None
+        self, team_id: str, job_id: str | None, status: JobStatus | None, balance: int | None
     ) -> None:
         if self._ttl <= 0:
             return
@@ -120,12 +128,17 @@ class JobService:
         if len(self._job_cache) > _MAX_CACHED:
             self._job_cache.clear()
         if job_id is not None and status is not None:
-            self._job_cache[job_id] = (expires, team_id, status)
+            self._job_cache[job_id] = _CachedJob(expires, team_id, status)
         if balance is not None:
             self._balance_cache[team_id] = (expires, balance)
 
     def forget_balance(self, team_id: str) -> None:
         self._balance_cache.pop(team_id, None)
+
+    async def on_change(self, change: Change) -> None:
+        # A team's overdraft limit is part of what it has available.
+        if change.kind in (ChangeKind.BALANCE, ChangeKind.TEAM):
+            self.forget_balance(change.subject)
 
     async def close(self) -> None:
         await self._recorder.close()
@@ -139,20 +152,11 @@ class JobService:
             raise PermissionDenied(
                 "this key belongs to another team", code=ErrorCode.TEAM_MISMATCH, param="team_id"
             )
-        if idempotency_key is not None:
-            earlier = await self._created_with(principal, idempotency_key, request)
-            if earlier is not None:
-                return earlier
-        try:
-            return await self._create(principal, request, idempotency_key)
-        except IntegrityError:
-            # A concurrent retry with the same key created it first.
-            if idempotency_key is None:
-                raise
-            earlier = await self._created_with(principal, idempotency_key, request)
-            if earlier is None:
-                raise
-            return earlier
+        return await idempotency.once(
+            idempotency_key,
+            lambda key: self._created_with(principal, key, request),
+            lambda: self._create(principal, request, idempotency_key),
+        )
 
     async def _created_with(
         self, principal: Principal, key: str, request: JobCreate
@@ -169,7 +173,7 @@ class JobService:
             job_id=row.id,
             team_id=row.team_id,
             job_type=row.job_type,
-            status="pending",
+            status=JobStatus.PENDING,
             created_at=as_utc(row.created_at),
         )
 
@@ -188,7 +192,7 @@ class JobService:
                     "id": job_id,
                     "team_id": principal.team_id,
                     "job_type": request.job_type,
-                    "status": "pending",
+                    "status": JobStatus.PENDING,
                     "user_id": request.user_id,
                     "metadata": request.metadata,
                     "credits_charged": 0,
@@ -198,12 +202,12 @@ class JobService:
                 },
             )
         balance = _available(held, principal)
-        self._remember(principal.team_id, job_id, "pending", balance)
+        self._remember(principal.team_id, job_id, JobStatus.PENDING, balance)
         return JobCreated(
             job_id=job_id,
             team_id=principal.team_id,
             job_type=request.job_type,
-            status="pending",
+            status=JobStatus.PENDING,
             created_at=now,
         )
 
@@ -214,24 +218,25 @@ class JobService:
         """
         now = time.monotonic()
         job = self._job_cache.get(job_id)
-        if job is None or job[0] <= now:
+        if job is None or job.expires <= now:
             async with self._engine.connect() as conn:
-                status = await job_store.job_status(conn, principal.team_id, job_id)
-            if status is None:
+                found = await job_store.job_status(conn, principal.team_id, job_id)
+            if found is None:
                 raise JobNotFound(f"job {job_id} not found")
+            status = JobStatus(found)
             self._remember(principal.team_id, job_id, status, None)
         else:
-            if job[1] != principal.team_id:
+            if job.team_id != principal.team_id:
                 raise JobNotFound(f"job {job_id} not found")
-            status = job[2]
-        if status in FINAL:
+            status = job.status
+        if status in FINAL_STATUSES:
             raise JobAlreadyCompleted(f"job {job_id} is already {status}")
         # The job holds its minimum already; a team in deficit (an operator took credits
         # back) starts nothing more.
         balance = await self._available_now(principal, now)
         if balance < 0:
             raise _insufficient(balance, 0)
-        return status == "pending"
+        return status == JobStatus.PENDING
 
     async def _available_now(self, principal: Principal, now: float) -> int:
         """The team's available credits, read at most once per cache period however many of
@@ -303,8 +308,8 @@ class JobService:
             self._call_ended(record.job_id)
         if record.job_was_pending:
             cached = self._job_cache.get(record.job_id)
-            if cached is not None and cached[2] == "pending":
-                self._job_cache[record.job_id] = (cached[0], cached[1], "in_progress")
+            if cached is not None and cached.status == JobStatus.PENDING:
+                self._job_cache[record.job_id] = cached._replace(status=JobStatus.IN_PROGRESS)
 
     async def flush_calls(self) -> None:
         """Every call record handed over so far is committed: call before reading calls."""
@@ -352,7 +357,7 @@ class JobService:
 
     async def _complete(
         self,
-        conn: Any,
+        conn: AsyncConnection,
         principal: Principal,
         job_id: str,
         request: JobComplete,
@@ -392,7 +397,7 @@ class JobService:
             changes["metadata"] = {**(row.metadata or {}), **request.metadata}
         totals = await job_store.call_totals(conn, job_id)
         charge = 0
-        if request.status == "completed":
+        if request.status == JobStatus.COMPLETED:
             usage = billing.Usage(totals.prompt_tokens, totals.completion_tokens, totals.cost_usd)
             charge = billing.job_price(principal, usage)
         reason = f"job {row.job_type} completed ({principal.budget_mode})"
@@ -402,7 +407,7 @@ class JobService:
             if payable < charge:
                 reason += f", capped at the {payable} credits left of {charge}"
                 charge = payable
-        if request.status == "completed":
+        if request.status == JobStatus.COMPLETED:
             changes["credits_charged"] = charge
         await job_store.update_job(conn, job_id, changes)
         # One statement charges the price and releases what the job held.
@@ -427,7 +432,7 @@ class JobService:
 
 
 async def _result(
-    conn: Any, principal: Principal, row: Any, *, charge: int, remaining: int
+    conn: AsyncConnection, principal: Principal, row: Any, *, charge: int, remaining: int
 ) -> JobResult:
     totals = await job_store.call_totals(conn, row.id)
     calls = await job_store.calls_of(conn, row.id)

@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from saasllm_schema import ModelGroupMember, ModelGroupSpec
-from saasllm_server.domain.tenancy import Principal
-from saasllm_server.storage.database import as_utc
 from saasllm_server.storage.tables import (
     api_keys,
     credit_ledger,
@@ -23,8 +21,9 @@ from saasllm_server.storage.tables import (
 )
 
 
-async def find_principal(conn: AsyncConnection, key_hash: str, now: datetime) -> Principal | None:
-    """The key's team and access, or None for an unknown, revoked, expired or deleted key."""
+async def find_key(conn: AsyncConnection, key_hash: str) -> tuple[Any, list[str]] | None:
+    """The key with its team's settings and access list, whatever its state (the domain
+    decides whether a revoked, expired or deleted one may act)."""
     row = (
         await conn.execute(
             select(
@@ -50,30 +49,9 @@ async def find_principal(conn: AsyncConnection, key_hash: str, now: datetime) ->
             .where(api_keys.c.key_hash == key_hash)
         )
     ).first()
-    if row is None or row.revoked_at is not None or row.deleted_at is not None:
+    if row is None:
         return None
-    expires_at = as_utc(row.expires_at)
-    if expires_at is not None and expires_at <= now:
-        return None
-    groups = await team_groups(conn, row.team_id)
-    return Principal(
-        key_id=row.id,
-        team_id=row.team_id,
-        organization_id=row.organization_id,
-        team_status=row.status,
-        budget_mode=row.budget_mode,
-        credits_per_job=row.credits_per_job,
-        default_model_group=row.default_model_group,
-        allowed_groups=frozenset(groups),
-        rpm_limit=row.rpm_limit,
-        max_concurrent_streams=row.max_concurrent_streams,
-        tokens_per_credit=int(row.tokens_per_credit),
-        credits_per_dollar=float(row.credits_per_dollar),
-        markup_percent=float(row.markup_percent),
-        overdraft_limit=int(row.overdraft_limit),
-        key_expires_at=None if expires_at is None else expires_at.timestamp(),
-        key_groups=None if row.model_groups is None else frozenset(row.model_groups),
-    )
+    return row, await team_groups(conn, row.team_id)
 
 
 async def team_groups(conn: AsyncConnection, team_id: str) -> list[str]:
@@ -211,15 +189,6 @@ async def balance(conn: AsyncConnection, team_id: str) -> int | None:
         select(team_balances.c.balance).where(team_balances.c.team_id == team_id)
     )
     return None if value is None else int(value)
-
-
-async def list_team_ids(conn: AsyncConnection) -> list[str]:
-    return list((await conn.execute(select(teams.c.id).order_by(teams.c.id))).scalars())
-
-
-async def count_keys(conn: AsyncConnection, team_id: str) -> int:
-    value = await conn.scalar(select(func.count()).where(api_keys.c.team_id == team_id))
-    return int(value or 0)
 
 
 async def organizations_list(conn: AsyncConnection) -> list[Any]:

@@ -15,14 +15,10 @@ from saasllm_schema import (
     Page,
     UsageGrouping,
     UsageReport,
-    UsageRow,
 )
 from saasllm_server.api.admin.auth import Operator, Reader
-from saasllm_server.api.admin.cursors import decode_cursor, int_cursor, page_of
 from saasllm_server.api.deps import GatewayDep
 from saasllm_server.errors import InvalidRequest
-from saasllm_server.storage import audit, reports
-from saasllm_server.storage.database import as_utc
 
 router = APIRouter(
     prefix="/admin",
@@ -45,21 +41,6 @@ def _aware(value: datetime | None, name: str) -> datetime | None:
         raise InvalidRequest(f"{name} is out of range", param=name) from None
 
 
-def _row(bucket: reports.Bucket) -> UsageRow:
-    return UsageRow(
-        day=bucket.day,
-        job_type=bucket.job_type,
-        jobs=bucket.jobs,
-        completed_jobs=bucket.completed_jobs,
-        calls=bucket.calls,
-        failed_calls=bucket.failed_calls,
-        prompt_tokens=bucket.prompt_tokens,
-        completion_tokens=bucket.completion_tokens,
-        provider_cost_usd=round(bucket.provider_cost_usd, 8),
-        credits_charged=bucket.credits_charged,
-    )
-
-
 @router.get("/usage", response_model=UsageReport)
 async def usage(
     gw: GatewayDep,
@@ -74,27 +55,13 @@ async def usage(
     """Jobs, calls, tokens, provider cost and credits charged, for a team or an organization
     (or everything), by day (UTC, of the job's creation) and/or job type; ``user_id`` narrows
     it to one of your end users (the ``user_id`` given when the job was created)."""
-    start, end = _aware(start, "start"), _aware(end, "end")
-    await gw.jobs.flush_calls()
-    async with gw.engine.connect() as conn:
-        buckets = await reports.usage(
-            conn,
-            organization_id=organization_id,
-            team_id=team_id,
-            start=start,
-            end=end,
-            user_id=user_id,
-            by_day=group_by in ("day", "day_and_job_type"),
-            by_job_type=group_by in ("job_type", "day_and_job_type"),
-        )
-    return UsageReport(
+    return await gw.reports.usage(
         organization_id=organization_id,
         team_id=team_id,
-        start=start,
-        end=end,
+        start=_aware(start, "start"),
+        end=_aware(end, "end"),
         group_by=group_by,
-        rows=[_row(b) for b in buckets],
-        totals=_row(reports.total(buckets)),
+        user_id=user_id,
     )
 
 
@@ -113,45 +80,16 @@ async def list_jobs(
     cursor: str | None = None,
 ) -> Page[JobListItem]:
     """Newest first, filtered; follow ``next_cursor`` for older jobs."""
-    start, end = _aware(start, "start"), _aware(end, "end")
-    after = None
-    if cursor is not None:
-        values = decode_cursor(cursor)
-        try:
-            at = datetime.fromisoformat(values[0])
-            if at.tzinfo is None:
-                raise ValueError("naive")
-            after = (at.astimezone(UTC), str(values[1]))
-        except (ValueError, TypeError, IndexError, OverflowError):
-            raise InvalidRequest("invalid cursor", param="cursor") from None
-    async with gw.engine.connect() as conn:
-        rows = await reports.job_page(
-            conn,
-            organization_id=organization_id,
-            team_id=team_id,
-            status=status,
-            job_type=job_type,
-            user_id=user_id,
-            start=start,
-            end=end,
-            after=after,
-            limit=limit + 1,
-        )
-    return page_of(
-        rows,
-        limit,
-        lambda r: JobListItem(
-            job_id=r.id,
-            team_id=r.team_id,
-            job_type=r.job_type,
-            status=r.status,
-            user_id=r.user_id,
-            created_at=as_utc(r.created_at),
-            completed_at=as_utc(r.completed_at),
-            credits_charged=int(r.credits_charged),
-            credits_reserved=int(r.credits_reserved),
-        ),
-        lambda r: (as_utc(r.created_at).isoformat(), r.id),  # type: ignore[union-attr]
+    return await gw.reports.jobs(
+        organization_id=organization_id,
+        team_id=team_id,
+        status=status,
+        job_type=job_type,
+        user_id=user_id,
+        start=_aware(start, "start"),
+        end=_aware(end, "end"),
+        limit=limit,
+        cursor=cursor,
     )
 
 
@@ -167,21 +105,6 @@ async def audit_log(
 ) -> Page[AuditEntry]:
     """Every admin change, newest first: who (``admin:env`` or ``admin:<key id>``), what, to
     which object."""
-    before = None if cursor is None else int_cursor(cursor)
-    async with gw.engine.connect() as conn:
-        rows = await audit.entries(
-            conn, before_id=before, limit=limit + 1, actor=by, action=action, target=target
-        )
-    return page_of(
-        rows,
-        limit,
-        lambda r: AuditEntry(
-            id=int(r.id),
-            at=as_utc(r.at),
-            actor=r.actor,
-            action=r.action,
-            target=r.target,
-            details=r.details or {},
-        ),
-        lambda r: (int(r.id),),
+    return await gw.reports.audit(
+        actor=by, action=action, target=target, limit=limit, cursor=cursor
     )

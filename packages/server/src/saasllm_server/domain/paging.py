@@ -1,4 +1,5 @@
-"""Opaque pagination cursors: the sort key of the last item, base64url-encoded JSON."""
+"""Opaque pagination cursors (the sort key of the last item, base64url-encoded JSON) and
+the page built from one fetch of ``limit + 1`` rows."""
 
 from __future__ import annotations
 
