@@ -28,14 +28,10 @@ def _lint(where: Path) -> subprocess.CompletedProcess[str]:
 
 def _copy(tmp_path: Path) -> Path:
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    for name, source in PACKAGES.items():
-        shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for extra in ("saasllm_testing",):
-        installed = ROOT / "packages/testing/src" / extra
-        if installed.is_dir():
-            shutil.copytree(
-                installed, tmp_path / extra, ignore=shutil.ignore_patterns("__pycache__")
-            )
+    for source in PACKAGES:
+        shutil.copytree(
+            source, tmp_path / source.name, ignore=shutil.ignore_patterns("__pycache__")
+        )
     return tmp_path
 
 
