@@ -7,7 +7,6 @@ needs nothing; production overrides ``DATABASE_URL`` and friends.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import (
@@ -130,6 +129,3 @@ def _settings_file() -> Path | None:
     value = os.environ.get("SAASLLM_SETTINGS_FILE")
     return Path(value) if value else None
 
-
-def load_settings(**overrides: Any) -> Settings:
-    return Settings(**overrides)

@@ -87,6 +87,3 @@ def call_hold(
 def available(balance: int, reserved: int, overdraft_limit: int) -> int:
     return balance - reserved + overdraft_limit
 
-
-def can_start_work(balance: int) -> bool:
-    return balance >= ADMISSION_MINIMUM
