@@ -43,6 +43,8 @@ from saasllm_schema.chat import (
     ChunkChoice,
     ChunkDelta,
     CreateAndCallRequest,
+    ModelInfo,
+    ModelList,
     ResponseMessage,
     Role,
     StreamOptions,
@@ -58,7 +60,10 @@ from saasllm_schema.errors import (
     error_spec,
 )
 from saasllm_schema.jobs import (
+    FINAL_STATUSES,
+    OPEN_STATUSES,
     BudgetMode,
+    CallStatus,
     CallSummary,
     CostSummary,
     CreateAndCallResult,
@@ -74,6 +79,8 @@ from saasllm_schema.mapping import MappingModel
 
 __all__ = [
     "ERRORS",
+    "FINAL_STATUSES",
+    "OPEN_STATUSES",
     "AdminKeyCreate",
     "AdminKeyCreated",
     "AdminKeyInfo",
@@ -84,6 +91,7 @@ __all__ = [
     "BudgetMode",
     "CallMetadata",
     "CallResponse",
+    "CallStatus",
     "CallSummary",
     "ChatCompletion",
     "ChatCompletionChunk",
@@ -121,6 +129,8 @@ __all__ = [
     "MappingModel",
     "ModelGroupMember",
     "ModelGroupSpec",
+    "ModelInfo",
+    "ModelList",
     "Organization",
     "OrganizationCreate",
     "Page",

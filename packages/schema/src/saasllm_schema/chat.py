@@ -222,3 +222,19 @@ class CreateAndCallRequest(ChatRequest):
     team_id: str | None = Field(default=None, max_length=100)
     user_id: str | None = Field(pattern=NO_NUL, default=None, max_length=256)
     job_metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class ModelInfo(MappingModel):
+    """One entry of ``GET /v1/models``: a model group the key's team may call."""
+
+    id: str
+    object: str = "model"
+    created: int = 0
+    owned_by: str = "saasllm"
+
+
+class ModelList(MappingModel):
+    """``GET /v1/models`` in OpenAI's list shape, so the ``openai`` SDK reads it."""
+
+    object: str = "list"
+    data: list[ModelInfo] = Field(default_factory=list)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -11,8 +12,35 @@ from saasllm_schema.chat import ChatCompletion
 from saasllm_schema.mapping import MappingModel
 from saasllm_schema.text import NO_NUL
 
-JobStatus = Literal["pending", "in_progress", "completed", "failed", "cancelled"]
-FinalStatus = Literal["completed", "failed", "cancelled"]
+
+class JobStatus(StrEnum):
+    """Where a job is: created, running its calls, or closed with one of the final three."""
+
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FinalStatus = Literal[JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED]
+"""The statuses a job can be completed with (a field type: a request may ask for no other)."""
+
+FINAL_STATUSES: frozenset[JobStatus] = frozenset(get_args(FinalStatus))
+"""A job in one of these is closed: it takes no more calls and is charged at most once."""
+
+OPEN_STATUSES: frozenset[JobStatus] = frozenset(JobStatus) - FINAL_STATUSES
+"""A job in one of these still takes calls and holds credits."""
+
+
+class CallStatus(StrEnum):
+    """How one LLM call ended, as recorded and as listed in a job's result."""
+
+    SUCCESS = "success"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
 BudgetMode = Literal["per_job", "per_token", "per_usd"]
 
 
@@ -34,7 +62,7 @@ class JobCreated(MappingModel):
     job_id: str
     team_id: str
     job_type: str = ""
-    status: JobStatus = "pending"
+    status: JobStatus = JobStatus.PENDING
     created_at: datetime
 
 
@@ -58,7 +86,7 @@ class Job(MappingModel):
 class JobComplete(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    status: FinalStatus = "completed"
+    status: FinalStatus = JobStatus.COMPLETED
     metadata: dict[str, Any] | None = None
     result: dict[str, Any] | None = None
     error_message: str | None = Field(pattern=NO_NUL, default=None, max_length=10_000)
