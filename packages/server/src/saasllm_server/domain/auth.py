@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saasllm_schema import ErrorCode
 from saasllm_server.domain.events import Change, ChangeKind
+from saasllm_server.domain.key_guard import KeyGuard
 from saasllm_server.domain.tenancy import Principal, hash_key
 from saasllm_server.errors import AuthenticationFailed, TeamSuspended
 from saasllm_server.storage import tenancy as store
@@ -35,14 +36,20 @@ class DefaultLimits:
 
 class KeyAuthenticator:
     def __init__(
-        self, engine: AsyncEngine, ttl_s: float, defaults: DefaultLimits | None = None
+        self,
+        engine: AsyncEngine,
+        ttl_s: float,
+        defaults: DefaultLimits | None = None,
+        guard: KeyGuard | None = None,
     ) -> None:
         self._engine = engine
         self._ttl_s = ttl_s
         self._defaults = defaults or DefaultLimits()
+        self._guard = guard or KeyGuard()
         self._cache: dict[str, tuple[float, Principal]] = {}
 
-    async def authenticate(self, authorization: str | None) -> Principal:
+    async def authenticate(self, authorization: str | None, client: str | None = None) -> Principal:
+        """``client`` (the caller's address) lets repeated bad keys be slowed down."""
         secret = bearer_token(authorization)
         key_hash = hash_key(secret)
         now = time.monotonic()
@@ -50,9 +57,14 @@ class KeyAuthenticator:
         if cached is not None and cached[0] > now:
             principal = cached[1]
         else:
+            if self._guard.known_miss(key_hash, now):
+                self._guard.missed(key_hash, client, now)
+                raise AuthenticationFailed("invalid, revoked or expired API key")
+            self._guard.before_lookup(client, now)
             found = await self.lookup(key_hash)
             if found is None:
                 self._cache.pop(key_hash, None)
+                self._guard.missed(key_hash, client, now)
                 raise AuthenticationFailed("invalid, revoked or expired API key")
             principal = found
             if len(self._cache) >= _MAX_ENTRIES:
@@ -76,8 +88,10 @@ class KeyAuthenticator:
     async def on_change(self, change: Change) -> None:
         if change.kind is ChangeKind.KEY:
             self._drop(lambda p: p.key_id == change.subject)
+            self._guard.forget_misses()
         elif change.kind is ChangeKind.TEAM:
             self._drop(lambda p: p.team_id == change.subject)
+            self._guard.forget_misses()
         elif change.kind is ChangeKind.MODEL_GROUPS:
             # Access lists name groups; a deleted group leaves every list it was on.
             self._cache.clear()
