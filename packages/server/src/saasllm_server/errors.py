@@ -1,17 +1,17 @@
-"""Typed gateway failures. Each class fixes its HTTP status, error type and code.
+"""Typed gateway failures. Each class names its code; the schema's table gives the rest.
 
 Domain code raises these; the API layer turns any of them into the one error
-body, so a status is decided in exactly one place.
+body. The HTTP status and error type always come from ``saasllm_schema.ERRORS``
+by code (also for a ``code=`` given at the raise site), so a code can never
+travel with two statuses, and the SDK, reading the same table, agrees.
 """
 
 from __future__ import annotations
 
-from saasllm_schema import ErrorCode, ErrorType
+from saasllm_schema import ERRORS, ErrorBody, ErrorCode, ErrorDetail, ErrorType
 
 
 class GatewayError(Exception):
-    status: int = 500
-    type: ErrorType = ErrorType.INTERNAL
     code: ErrorCode = ErrorCode.INTERNAL_ERROR
 
     def __init__(
@@ -29,16 +29,30 @@ class GatewayError(Exception):
         self.retry_after = retry_after
         self.param = param
 
+    @property
+    def status(self) -> int:
+        return ERRORS[self.code].status
+
+    @property
+    def type(self) -> ErrorType:
+        return ERRORS[self.code].type
+
+    def body(self) -> ErrorBody:
+        return error_body(self.code, self.message, self.param)
+
+
+def error_body(code: ErrorCode, message: str, param: str | None = None) -> ErrorBody:
+    """The one error body, for a failure that is not (or not yet) a ``GatewayError``."""
+    return ErrorBody(
+        error=ErrorDetail(type=ERRORS[code].type, code=code, message=message, param=param)
+    )
+
 
 class AuthenticationFailed(GatewayError):
-    status = 401
-    type = ErrorType.AUTHENTICATION
     code = ErrorCode.INVALID_API_KEY
 
 
 class PermissionDenied(GatewayError):
-    status = 403
-    type = ErrorType.PERMISSION
     code = ErrorCode.PERMISSION_DENIED
 
 
@@ -55,14 +69,10 @@ class InsufficientScope(PermissionDenied):
 
 
 class InsufficientCredits(GatewayError):
-    status = 403
-    type = ErrorType.INSUFFICIENT_CREDITS
     code = ErrorCode.INSUFFICIENT_CREDITS
 
 
 class NotFound(GatewayError):
-    status = 404
-    type = ErrorType.NOT_FOUND
     code = ErrorCode.NOT_FOUND
 
 
@@ -75,8 +85,6 @@ class ModelGroupNotFound(NotFound):
 
 
 class Conflict(GatewayError):
-    status = 409
-    type = ErrorType.CONFLICT
     code = ErrorCode.ALREADY_EXISTS
 
 
@@ -105,44 +113,26 @@ class StreamAbandoned(Conflict):
 
 
 class InvalidRequest(GatewayError):
-    status = 422
-    type = ErrorType.INVALID_REQUEST
     code = ErrorCode.VALIDATION_ERROR
 
 
-class RequestTooLarge(GatewayError):
-    status = 413
-    type = ErrorType.REQUEST_TOO_LARGE
-    code = ErrorCode.BODY_TOO_LARGE
-
-
 class RateLimited(GatewayError):
-    status = 429
-    type = ErrorType.RATE_LIMIT
     code = ErrorCode.RATE_LIMITED
 
 
 class UpstreamFailed(GatewayError):
     """The provider answered with an error, or the connection to it broke."""
 
-    status = 502
-    type = ErrorType.UPSTREAM
     code = ErrorCode.UPSTREAM_ERROR
 
 
 class UpstreamRateLimited(GatewayError):
-    status = 429
-    type = ErrorType.RATE_LIMIT
     code = ErrorCode.UPSTREAM_RATE_LIMITED
 
 
 class UpstreamUnavailable(GatewayError):
-    status = 503
-    type = ErrorType.UNAVAILABLE
     code = ErrorCode.UPSTREAM_UNAVAILABLE
 
 
 class UpstreamTimeout(GatewayError):
-    status = 504
-    type = ErrorType.UPSTREAM_TIMEOUT
     code = ErrorCode.UPSTREAM_TIMEOUT

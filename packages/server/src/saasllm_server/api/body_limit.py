@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from saasllm_schema import ErrorCode, ErrorType
+from saasllm_schema import ErrorCode
 from saasllm_server.api.errors import error_response
 
 
@@ -56,10 +56,7 @@ class BodyLimitMiddleware:
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(
-            413,
-            ErrorType.REQUEST_TOO_LARGE.value,
-            ErrorCode.BODY_TOO_LARGE.value,
-            f"request body is larger than {self.max_bytes} bytes",
+            ErrorCode.BODY_TOO_LARGE, f"request body is larger than {self.max_bytes} bytes"
         )
         await response(scope, receive, send)
 

@@ -9,71 +9,58 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any
 
-import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from saasllm_schema import ErrorCode, ErrorType
-from saasllm_server.errors import GatewayError
+from saasllm_schema import ERRORS, ErrorBody, ErrorCode
+from saasllm_server.errors import GatewayError, error_body
 
 log = logging.getLogger("saasllm.errors")
 
-_STATUS_TYPES: dict[int, tuple[ErrorType, ErrorCode]] = {
-    401: (ErrorType.AUTHENTICATION, ErrorCode.INVALID_API_KEY),
-    403: (ErrorType.PERMISSION, ErrorCode.MODEL_GROUP_NOT_ALLOWED),
-    404: (ErrorType.NOT_FOUND, ErrorCode.NOT_FOUND),
-    409: (ErrorType.CONFLICT, ErrorCode.ALREADY_EXISTS),
-    413: (ErrorType.REQUEST_TOO_LARGE, ErrorCode.BODY_TOO_LARGE),
-    429: (ErrorType.RATE_LIMIT, ErrorCode.RATE_LIMITED),
+HTTP_ERROR_CODES: dict[int, ErrorCode] = {
+    401: ErrorCode.INVALID_API_KEY,
+    403: ErrorCode.MODEL_GROUP_NOT_ALLOWED,
+    404: ErrorCode.NOT_FOUND,
+    409: ErrorCode.ALREADY_EXISTS,
+    413: ErrorCode.BODY_TOO_LARGE,
+    429: ErrorCode.RATE_LIMITED,
 }
+"""The codes of Starlette's own refusals (no such route, ...) by status; the table gives
+their types. Any other status (405) keeps its number and takes ``HTTP_OTHER_CODE``."""
+HTTP_OTHER_CODE = ErrorCode.VALIDATION_ERROR
 
 
-def error_payload(type_: str, code: str, message: str, param: str | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"type": type_, "code": code, "message": message}
-    if param is not None:
-        error["param"] = param
-    return {"error": error}
+def error_json(body: ErrorBody) -> bytes:
+    return body.model_dump_json(exclude_none=True).encode()
 
 
 def error_response(
-    status: int,
-    type_: str,
-    code: str,
-    message: str,
-    *,
-    param: str | None = None,
-    retry_after: float | None = None,
+    code: ErrorCode, message: str, *, param: str | None = None, retry_after: float | None = None
 ) -> Response:
+    """The one error body, sent with its code's status."""
+    return _response(error_body(code, message, param), ERRORS[code].status, retry_after)
+
+
+def gateway_error_response(exc: GatewayError) -> Response:
+    return _response(exc.body(), exc.status, exc.retry_after)
+
+
+def _response(body: ErrorBody, status: int, retry_after: float | None = None) -> Response:
     headers = {}
     if retry_after is not None:
         headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
     return Response(
-        orjson.dumps(error_payload(type_, code, message, param)),
-        status_code=status,
-        media_type="application/json",
-        headers=headers,
+        error_json(body), status_code=status, media_type="application/json", headers=headers
     )
 
 
-def gateway_error_response(exc: GatewayError) -> Response:
-    return error_response(
-        exc.status,
-        exc.type.value,
-        exc.code.value,
-        exc.message,
-        param=exc.param,
-        retry_after=exc.retry_after,
-    )
-
-
-def _validation_message(exc: RequestValidationError) -> tuple[str, str, str | None]:
+def _validation_message(exc: RequestValidationError) -> tuple[ErrorCode, str, str | None]:
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
-        return ErrorCode.INVALID_JSON.value, "request body is not valid JSON", None
+        return ErrorCode.INVALID_JSON, "request body is not valid JSON", None
     parts: list[str] = []
     first_param: str | None = None
     for error in errors[:5]:
@@ -83,7 +70,7 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str, str | No
         parts.append(f"{where}: {error.get('msg', 'invalid')}")
     if len(errors) > 5:
         parts.append(f"... and {len(errors) - 5} more")
-    return ErrorCode.VALIDATION_ERROR.value, "; ".join(parts), first_param
+    return ErrorCode.VALIDATION_ERROR, "; ".join(parts), first_param
 
 
 async def _authentication_refusal(request: Request) -> GatewayError | None:
@@ -116,20 +103,16 @@ def install(app: FastAPI) -> None:
         if refusal is not None:
             return gateway_error_response(refusal)
         code, message, param = _validation_message(exc)
-        return error_response(422, ErrorType.INVALID_REQUEST.value, code, message, param=param)
+        return error_response(code, message, param=param)
 
     async def on_http_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        type_, code = _STATUS_TYPES.get(
-            exc.status_code, (ErrorType.INVALID_REQUEST, ErrorCode.VALIDATION_ERROR)
-        )
-        return error_response(exc.status_code, type_.value, code.value, str(exc.detail))
+        code = HTTP_ERROR_CODES.get(exc.status_code, HTTP_OTHER_CODE)
+        return _response(error_body(code, str(exc.detail)), exc.status_code)
 
     async def on_unexpected(_: Request, exc: Exception) -> Response:
         log.exception("unhandled error", exc_info=exc)
-        return error_response(
-            500, ErrorType.INTERNAL.value, ErrorCode.INTERNAL_ERROR.value, "internal error"
-        )
+        return error_response(ErrorCode.INTERNAL_ERROR, "internal error")
 
     app.add_exception_handler(GatewayError, on_gateway_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from saasllm_schema import ErrorCode, ErrorType
+from saasllm_schema import ErrorCode
 from saasllm_server.api.errors import error_response
 
 
@@ -22,10 +22,7 @@ class NulGuardMiddleware:
             "\x00" in scope["path"] or b"%00" in scope.get("query_string", b"")
         ):
             response = error_response(
-                422,
-                ErrorType.INVALID_REQUEST.value,
-                ErrorCode.VALIDATION_ERROR.value,
-                "a URL cannot contain a NUL character",
+                ErrorCode.VALIDATION_ERROR, "a URL cannot contain a NUL character"
             )
             await response(scope, receive, send)
             return

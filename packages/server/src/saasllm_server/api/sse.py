@@ -17,11 +17,10 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 
-import orjson
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from saasllm_server.api.errors import error_payload
+from saasllm_server.api.errors import error_json
 from saasllm_server.domain.calls import StreamingCall, client_error
 from saasllm_server.domain.resume import StreamLog
 from saasllm_server.errors import GatewayError, StreamAbandoned
@@ -41,8 +40,7 @@ OnClose = Callable[[str, str | None], Awaitable[None]]
 
 
 def error_event(error: GatewayError) -> bytes:
-    payload = error_payload(error.type.value, error.code.value, error.message)
-    return b"event: error\ndata: " + orjson.dumps(payload) + b"\n\n"
+    return b"event: error\ndata: " + error_json(error.body()) + b"\n\n"
 
 
 async def direct_events(call: StreamingCall) -> AsyncIterator[bytes]:
