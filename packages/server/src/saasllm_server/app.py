@@ -14,7 +14,9 @@ from saasllm_server import __version__
 from saasllm_server.api import admin, errors, health, jobs, openai_compat
 from saasllm_server.api.body_limit import BodyLimitMiddleware
 from saasllm_server.api.nul_guard import NulGuardMiddleware
+from saasllm_server.api.sse import EventStreams
 from saasllm_server.bootstrap import apply_bootstrap
+from saasllm_server.domain.single_call import OneCallJobs
 from saasllm_server.services import Gateway
 from saasllm_server.settings import Settings
 from saasllm_server.storage.database import create_engine, migrate
@@ -51,6 +53,10 @@ def create_app(
         await gateway.relay.start()
         tokens.warm_up()
         app.state.gateway = gateway
+        # Made here, on the loop that serves: the sweeper task and its pings belong to it.
+        streams = EventStreams(settings)
+        app.state.event_streams = streams
+        app.state.one_call_jobs = OneCallJobs(gateway.jobs, gateway.calls, gateway.catalog)
         # litellm's import leaves ~1M long-lived objects (pricing map, provider tables);
         # without this every full collection walks them all again while serving.
         gc.collect()
@@ -59,6 +65,7 @@ def create_app(
         try:
             yield
         finally:
+            await streams.close()
             await gateway.relay.close()
             await gateway.jobs.close()
             await engine.dispose()

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from saasllm_server.api.sse import EventStreams
+from saasllm_server.domain.single_call import OneCallJobs
 from saasllm_server.domain.tenancy import Principal
 from saasllm_server.services import Gateway
 
@@ -16,7 +18,20 @@ async def gateway(request: Request) -> Gateway:
     return gw
 
 
+async def event_streams(request: Request) -> EventStreams:
+    """The app's open SSE streams, made by its lifespan (they live on the serving loop)."""
+    streams: EventStreams = request.app.state.event_streams
+    return streams
+
+
+async def one_call_jobs(request: Request) -> OneCallJobs:
+    jobs: OneCallJobs = request.app.state.one_call_jobs
+    return jobs
+
+
 GatewayDep = Annotated[Gateway, Depends(gateway)]
+EventStreamsDep = Annotated[EventStreams, Depends(event_streams)]
+OneCallJobsDep = Annotated[OneCallJobs, Depends(one_call_jobs)]
 
 
 async def principal(

@@ -21,20 +21,17 @@ from saasllm_schema import (
     JobResult,
 )
 from saasllm_server.api import lean
-from saasllm_server.api.deps import GatewayDep, PrincipalDep
-from saasllm_server.api.sse import (
-    EventStreamResponse,
-    resume_response,
-    sse_response,
-    stream_response,
+from saasllm_server.api.deps import (
+    EventStreamsDep,
+    GatewayDep,
+    OneCallJobsDep,
+    PrincipalDep,
+    event_streams,
 )
-from saasllm_server.domain import single_call
+from saasllm_server.api.sse import EventStreamResponse
+from saasllm_server.domain.calls import CallAnswer
 from saasllm_server.domain.jobs import parse_job_id
 from saasllm_server.domain.resume import parse_last_event_id
-from saasllm_server.domain.tenancy import Principal
-from saasllm_server.services import Gateway
-from saasllm_server.upstreams.router import Deployment
-from saasllm_server.upstreams.streams import StreamStats
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": description}
@@ -76,21 +73,14 @@ async def create_job(
 
 @router.post("/create-and-call", response_model=CreateAndCallResult)
 async def create_and_call(
-    body: CreateAndCallRequest, gw: GatewayDep, principal: PrincipalDep
+    body: CreateAndCallRequest, one_call: OneCallJobsDep, principal: PrincipalDep
 ) -> CreateAndCallResult:
     """Create a job, make its one call, complete it and charge it, in one request."""
-    job_id = await _open_single_job(gw, principal, body)
-    try:
-        context, deployment, answer, call_id = await gw.calls.complete(principal, job_id, body)
-    except BaseException:
-        await single_call.close_unanswered(gw.jobs, principal, job_id)
-        raise
-    result = await single_call.close_job(gw.jobs, principal, job_id, answered=True)
-    latency_ms = (time.perf_counter() - context.started) * 1000
-    completion = completion_body(answer, deployment, context.group, call_id, latency_ms)
+    outcome = await one_call.complete(principal, body, _job_of(body))
+    result = outcome.job
     return CreateAndCallResult(
-        **completion.model_dump(),
-        job_id=job_id,
+        **completion_body(outcome.call).model_dump(),
+        job_id=result.job_id,
         status=result.status,
         completed_at=result.completed_at,
         credits_remaining=result.credits_remaining,
@@ -104,31 +94,18 @@ async def create_and_call(
     responses={200: {"content": {"text/event-stream": {}}, "description": "SSE chunks"}},
 )
 async def create_and_call_stream(
-    body: CreateAndCallRequest, gw: GatewayDep, principal: PrincipalDep
+    body: CreateAndCallRequest,
+    one_call: OneCallJobsDep,
+    streams: EventStreamsDep,
+    principal: PrincipalDep,
 ) -> EventStreamResponse:
     """The streamed twin: the job is completed and charged when the stream ends."""
-    job_id = await _open_single_job(gw, principal, body)
-    try:
-        call = await gw.calls.open_stream(principal, job_id, body)
-    except BaseException:
-        await single_call.close_unanswered(gw.jobs, principal, job_id)
-        raise
-
-    async def settle(status: str, stats: StreamStats) -> None:
-        answered = single_call.stream_answered(status, stats)
-        await single_call.close_job(gw.jobs, principal, job_id, answered=answered)
-
-    call.after_finish = settle
-    return sse_response(call, gw.settings)
+    return streams.relay(await one_call.open_stream(principal, body, _job_of(body)))
 
 
-async def _open_single_job(gw: Gateway, principal: Principal, body: CreateAndCallRequest) -> str:
-    # Resolve the group first: a request for a group the team may not use creates no job.
-    gw.catalog.resolve(principal, body.requested_group)
-    return await single_call.open_job(
-        gw.jobs,
-        principal,
-        body.job_type,
+def _job_of(body: CreateAndCallRequest) -> JobCreate:
+    return JobCreate(
+        job_type=body.job_type,
         team_id=body.team_id,
         user_id=body.user_id,
         metadata=body.job_metadata,
@@ -144,11 +121,7 @@ async def get_job(job_id: str, gw: GatewayDep, principal: PrincipalDep) -> Job:
 async def llm_call(
     job_id: str, body: ChatRequest, gw: GatewayDep, principal: PrincipalDep
 ) -> ChatCompletion:
-    context, deployment, answer, call_id = await gw.calls.complete(
-        principal, parse_job_id(job_id), body
-    )
-    latency_ms = (time.perf_counter() - context.started) * 1000
-    return completion_body(answer, deployment, context.group, call_id, latency_ms)
+    return completion_body(await gw.calls.complete(principal, parse_job_id(job_id), body))
 
 
 @router.post(
@@ -176,28 +149,32 @@ async def llm_call_stream(job_id: str, request: Request) -> EventStreamResponse:
     stream after event n (no new upstream call, no new charge); ``X-Resume-Grace: s``
     keeps the upstream streaming for s seconds after a lost connection."""
     gw, principal = await lean.authenticated(request)
+    streams = await event_streams(request)
     job_id = parse_job_id(job_id)
     last_event_id = request.headers.get("last-event-id")
     if last_event_id:
         stream_id, after = parse_last_event_id(last_event_id)
-        log = gw.resume.find(stream_id, principal.team_id, job_id)
-        return resume_response(log, after, gw.settings)
+        return streams.resume(gw.resume.find(stream_id, principal.team_id, job_id), after)
     resume_grace = lean.float_header(request, "X-Resume-Grace")
     body = await lean.body_as(request, ChatRequest)
     call = await gw.calls.open_stream(principal, job_id, body)
     log = gw.resume.open(str(uuid.uuid4()), principal.team_id, job_id)
     grace = min(resume_grace or 0.0, gw.settings.resume_max_grace_s)
-    return stream_response(call, log, gw.settings, grace)
+    return streams.relay_logged(call, log, grace)
 
 
 @router.delete("/{job_id}/streams/{stream_id}", status_code=204)
 async def cancel_stream(
-    job_id: str, stream_id: str, gw: GatewayDep, principal: PrincipalDep
+    job_id: str,
+    stream_id: str,
+    gw: GatewayDep,
+    streams: EventStreamsDep,
+    principal: PrincipalDep,
 ) -> Response:
     """Stop a stream's upstream now (a client that is done with it, e.g. after a break)."""
     log = gw.resume.find(stream_id, principal.team_id, parse_job_id(job_id))
-    if log.cancel is not None and not log.done:
-        log.cancel()
+    if not log.done:
+        streams.cancel(log.stream_id)
     return Response(status_code=204)
 
 
@@ -213,20 +190,15 @@ async def complete_job(
     return await gw.jobs.complete(principal, parse_job_id(job_id), body, idempotency_key=key)
 
 
-def completion_body(
-    answer: dict[str, Any],
-    deployment: Deployment,
-    group: str,
-    call_id: str,
-    latency_ms: float,
-) -> ChatCompletion:
+def completion_body(call: CallAnswer) -> ChatCompletion:
     """The OpenAI shape the upstream sent, plus the documented ``response``/``metadata``."""
-    completion = ChatCompletion.model_validate(answer)
+    completion = ChatCompletion.model_validate(call.answer)
     choice = completion.choices[0] if completion.choices else None
     usage = completion.usage
     prompt = usage.prompt_tokens if usage else 0
     output = usage.completion_tokens if usage else 0
-    completion.call_id = call_id
+    latency_ms = (time.perf_counter() - call.context.started) * 1000
+    completion.call_id = call.call_id
     completion.response.content = choice.message.content if choice else ""
     completion.response.finish_reason = choice.finish_reason if choice else None
     completion.response.tool_calls = choice.message.tool_calls if choice else None
@@ -234,7 +206,7 @@ def completion_body(
     completion.metadata.prompt_tokens = prompt
     completion.metadata.completion_tokens = output
     completion.metadata.latency_ms = round(latency_ms, 2)
-    completion.metadata.model = deployment.upstream_model
-    completion.metadata.model_group = group
-    completion.metadata.cost_usd = deployment.cost_usd(prompt, output)
+    completion.metadata.model = call.deployment.upstream_model
+    completion.metadata.model_group = call.context.group
+    completion.metadata.cost_usd = call.deployment.cost_usd(prompt, output)
     return completion

@@ -8,18 +8,15 @@ which already has OpenAI's ``error.{message,type,param,code}`` shape.
 
 from __future__ import annotations
 
-import time
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header
 
-from saasllm_schema import ChatCompletion, ChatRequest, ErrorBody
-from saasllm_server.api.deps import GatewayDep, PrincipalDep
+from saasllm_schema import ChatCompletion, ChatRequest, ErrorBody, JobCreate, ModelInfo, ModelList
+from saasllm_server.api.deps import EventStreamsDep, GatewayDep, OneCallJobsDep, PrincipalDep
 from saasllm_server.api.jobs import completion_body
-from saasllm_server.api.sse import EventStreamResponse, sse_response
-from saasllm_server.domain import single_call
+from saasllm_server.api.sse import EventStreamResponse
 from saasllm_server.domain.jobs import parse_job_id
-from saasllm_server.upstreams.streams import StreamStats
 
 router = APIRouter(
     prefix="/v1",
@@ -32,7 +29,7 @@ JobTypeHeader = Annotated[str | None, Header(alias="X-Job-Type", min_length=1, m
 
 
 @router.get("/models")
-async def list_models(gw: GatewayDep, principal: PrincipalDep) -> dict[str, Any]:
+async def list_models(gw: GatewayDep, principal: PrincipalDep) -> ModelList:
     """The model groups this key's team may call; a group name is the OpenAI ``model``."""
     names = set(principal.allowed_groups)
     if principal.default_model_group:
@@ -40,13 +37,7 @@ async def list_models(gw: GatewayDep, principal: PrincipalDep) -> dict[str, Any]
     available = sorted(
         n for n in names if principal.may_use(n) and gw.catalog.members(n) is not None
     )
-    return {
-        "object": "list",
-        "data": [
-            {"id": name, "object": "model", "created": 0, "owned_by": "saasllm"}
-            for name in available
-        ],
-    }
+    return ModelList(data=[ModelInfo(id=name) for name in available])
 
 
 @router.post(
@@ -57,37 +48,18 @@ async def list_models(gw: GatewayDep, principal: PrincipalDep) -> dict[str, Any]
 async def chat_completions(
     body: ChatRequest,
     gw: GatewayDep,
+    one_call: OneCallJobsDep,
+    streams: EventStreamsDep,
     principal: PrincipalDep,
     x_job_id: JobHeader = None,
     x_job_type: JobTypeHeader = None,
 ) -> ChatCompletion | EventStreamResponse:
-    owned = x_job_id is None
-    if x_job_id is None:
-        job_id = await single_call.open_job(gw.jobs, principal, x_job_type or "openai_compat")
-    else:
+    if x_job_id is not None:
         job_id = parse_job_id(x_job_id)
+        if body.stream:
+            return streams.relay(await gw.calls.open_stream(principal, job_id, body))
+        return completion_body(await gw.calls.complete(principal, job_id, body))
+    job = JobCreate(job_type=x_job_type or "openai_compat")
     if body.stream:
-        try:
-            call = await gw.calls.open_stream(principal, job_id, body)
-        except BaseException:
-            if owned:
-                await single_call.close_unanswered(gw.jobs, principal, job_id)
-            raise
-        if owned:
-
-            async def settle(status: str, stats: StreamStats) -> None:
-                answered = single_call.stream_answered(status, stats)
-                await single_call.close_job(gw.jobs, principal, job_id, answered=answered)
-
-            call.after_finish = settle
-        return sse_response(call, gw.settings)
-    try:
-        context, deployment, answer, call_id = await gw.calls.complete(principal, job_id, body)
-    except BaseException:
-        if owned:
-            await single_call.close_unanswered(gw.jobs, principal, job_id)
-        raise
-    if owned:
-        await single_call.close_job(gw.jobs, principal, job_id, answered=True)
-    latency_ms = (time.perf_counter() - context.started) * 1000
-    return completion_body(answer, deployment, context.group, call_id, latency_ms)
+        return streams.relay(await one_call.open_stream(principal, body, job))
+    return completion_body((await one_call.complete(principal, body, job)).call)

@@ -1,10 +1,10 @@
 """Server-Sent Events: each upstream event is sent the moment it arrives.
 
-``EventStreamResponse`` sends an async iterator of ready-made SSE events. One
-monitor task per stream does the rare things: it notices the client leaving
-(and cancels the relay, which closes the upstream at once), sends ``: ping``
-comments when the upstream is silent, and cuts a client that stopped reading.
-The per-event path is one ``send``.
+``EventStreamResponse`` sends an async iterator of ready-made SSE events. The
+rare things happen off the per-event path, which is one ``send``: a listener
+task per stream notices the client leaving (and cancels the relay, which closes
+the upstream at once); the app's ``EventStreams`` sweeper sends ``: ping``
+comments when the upstream is silent and cuts a client that stopped reading.
 
 Two sources feed it: ``direct_events`` (the upstream relayed straight through,
 used by the OpenAI-compatible and single-call endpoints) and a resumable stream's
@@ -14,12 +14,14 @@ log (job-API streams, numbered so a client can reconnect with ``Last-Event-ID``)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
+from saasllm_schema import CallStatus
 from saasllm_server.api.errors import error_json
 from saasllm_server.domain.calls import StreamingCall, client_error
 from saasllm_server.domain.resume import StreamLog
@@ -36,7 +38,7 @@ SSE_HEADERS = [
     (b"x-accel-buffering", b"no"),
 ]
 
-OnClose = Callable[[str, str | None], Awaitable[None]]
+OnClose = Callable[[CallStatus, str | None], Awaitable[None]]
 
 
 def error_event(error: GatewayError) -> bytes:
@@ -51,11 +53,119 @@ async def direct_events(call: StreamingCall) -> AsyncIterator[bytes]:
         async for batch in call.events:
             yield b"".join(batch)
     except UpstreamFailure as failure:
-        await call.finish("failed", failure.message)
+        await call.finish(CallStatus.FAILED, failure.message)
         yield error_event(client_error(failure))
         return
-    await call.finish("success")
+    await call.finish(CallStatus.SUCCESS)
     yield DONE_EVENT
+
+
+async def logged_events(
+    call: StreamingCall, log: StreamLog, retention_s: float
+) -> AsyncIterator[bytes]:
+    """The first reader's events: relayed straight from the upstream, and numbered into the
+    log on the way, so a later reader (a resume) can replay and follow them."""
+    try:
+        yield b"".join([log.append(event) for event in call.first])
+        try:
+            async for batch in call.events:
+                yield b"".join([log.append(event) for event in batch])
+        except UpstreamFailure as failure:
+            await call.finish(CallStatus.FAILED, failure.message)
+            yield log.close(error_event(client_error(failure)), retention_s)
+            return
+        await call.finish(CallStatus.SUCCESS)
+        yield log.close(DONE_EVENT, retention_s)
+    finally:
+        if not log.done:
+            log.close(error_event(StreamAbandoned("the stream was abandoned")), retention_s)
+
+
+async def _nothing_to_close(status: CallStatus, error: str | None) -> None:
+    return None
+
+
+class EventStreams:
+    """The app's open event streams, and the one task that minds them all (not a timer task
+    per stream): it sends heartbeats, cuts clients that stopped reading, and ends lingering
+    streams nobody resumed.
+
+    The app's lifespan makes it and closes it, so its task and the pings it sends live on
+    the loop that serves the requests.
+    """
+
+    TICK_S = 0.25
+
+    def __init__(self, settings: Settings) -> None:
+        self._heartbeat_s = settings.heartbeat_interval_s
+        self._send_timeout_s = settings.send_timeout_s
+        self._retention_s = settings.resume_retention_s
+        self._watches: set[_Watch] = set()
+        self._logged: dict[str, _Watch] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._pings: set[asyncio.Task[None]] = set()
+
+    def relay(self, call: StreamingCall) -> EventStreamResponse:
+        """A stream relayed straight through; leaving it ends the upstream call."""
+        return EventStreamResponse(direct_events(call), call.finish, self)
+
+    def relay_logged(
+        self, call: StreamingCall, log: StreamLog, linger_s: float
+    ) -> EventStreamResponse:
+        """A new job-API stream; with ``linger_s`` the upstream outlives a lost connection."""
+        return EventStreamResponse(
+            logged_events(call, log, self._retention_s),
+            call.finish,
+            self,
+            linger_s=linger_s,
+            others_reading=lambda: log.readers > 0,
+            stream_id=log.stream_id,
+            headers=[(b"x-stream-id", log.stream_id.encode())],
+        )
+
+    def resume(self, log: StreamLog, after: int) -> EventStreamResponse:
+        """A reconnecting client: the events after ``after``, then the live rest."""
+        return EventStreamResponse(log.follow(after), _nothing_to_close, self)
+
+    def cancel(self, stream_id: str) -> None:
+        """Stop the upstream of a logged stream now (its client is done with it)."""
+        watch = self._logged.get(stream_id)
+        if watch is not None:
+            watch.stop()
+
+    def add(self, watch: _Watch, stream_id: str | None) -> None:
+        self._watches.add(watch)
+        if stream_id is not None:
+            self._logged[stream_id] = watch
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+
+    def remove(self, watch: _Watch, stream_id: str | None) -> None:
+        self._watches.discard(watch)
+        if stream_id is not None and self._logged.get(stream_id) is watch:
+            del self._logged[stream_id]
+
+    async def close(self) -> None:
+        tasks = [*self._pings, *([self._task] if self._task is not None else [])]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._watches:
+            await asyncio.sleep(self.TICK_S)
+            now = loop.time()
+            for watch in list(self._watches):
+                if watch.check(now, self._heartbeat_s, self._send_timeout_s):
+                    self._spawn(watch.ping())
+
+    def _spawn(self, coroutine: Coroutine[object, object, None]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._pings.add(task)
+        task.add_done_callback(self._pings.discard)
 
 
 class _Watch:
@@ -65,7 +175,6 @@ class _Watch:
         "ending",
         "gone",
         "gone_at",
-        "heartbeat_s",
         "in_send",
         "linger_s",
         "others_reading",
@@ -73,21 +182,23 @@ class _Watch:
         "seen_sent",
         "send",
         "send_started",
-        "send_timeout_s",
         "sent",
         "task",
         "too_slow",
     )
 
     def __init__(
-        self, task: asyncio.Task[object], send: Send, now: float, response: EventStreamResponse
+        self,
+        task: asyncio.Task[object],
+        send: Send,
+        now: float,
+        linger_s: float,
+        others_reading: Callable[[], bool] | None,
     ) -> None:
         self.task = task
         self.send = send
-        self.heartbeat_s = response.heartbeat_s
-        self.send_timeout_s = response.send_timeout_s
-        self.linger_s = response.linger_s
-        self.others_reading = response.others_reading
+        self.linger_s = linger_s
+        self.others_reading = others_reading
         self.ending = False
         self.gone = False
         self.gone_at: float | None = None
@@ -108,15 +219,16 @@ class _Watch:
                 self.gone = True
             self.task.cancel()
 
-    def check(self, now: float) -> None:
-        """The rare events of a stream, looked at a few times a second by the sweeper."""
+    def check(self, now: float, heartbeat_s: float, send_timeout_s: float) -> bool:
+        """The rare events of a stream, looked at a few times a second by the sweeper.
+        True when a heartbeat is due: the caller sends it with ``ping``."""
         if self.ending:
-            return
+            return False
         if self.gone_at is not None:
             resumed = self.others_reading is not None and self.others_reading()
             if now - self.gone_at >= self.linger_s and not resumed:
                 self.stop()
-            return
+            return False
         if self.sent != self.seen_sent:
             self.seen_sent = self.sent
             self.quiet_since = now
@@ -124,13 +236,15 @@ class _Watch:
         if self.in_send:
             if self.send_started is None:
                 self.send_started = now
-            elif now - self.send_started > self.send_timeout_s:
+            elif now - self.send_started > send_timeout_s:
                 self.stop(too_slow=True)
-        elif now - self.quiet_since >= self.heartbeat_s:
+            return False
+        if now - self.quiet_since >= heartbeat_s:
             self.in_send = True
-            _spawn(self._ping())
+            return True
+        return False
 
-    async def _ping(self) -> None:
+    async def ping(self) -> None:
         try:
             await self.send({"type": "http.response.body", "body": PING_EVENT, "more_body": True})
         finally:
@@ -138,75 +252,38 @@ class _Watch:
             self.sent += 1
 
 
-class _Sweeper:
-    """One task for every open stream (not a timer task per stream): it sends heartbeats,
-    cuts clients that stopped reading, and ends lingering streams nobody resumed."""
-
-    TICK_S = 0.25
-
-    def __init__(self) -> None:
-        self._watches: set[_Watch] = set()
-        self._task: asyncio.Task[None] | None = None
-
-    def add(self, watch: _Watch) -> None:
-        self._watches.add(watch)
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run())
-
-    def remove(self, watch: _Watch) -> None:
-        self._watches.discard(watch)
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while self._watches:
-            await asyncio.sleep(self.TICK_S)
-            now = loop.time()
-            for watch in list(self._watches):
-                watch.check(now)
-
-
-_SWEEPER = _Sweeper()
-_BACKGROUND: set[asyncio.Task[None]] = set()
-
-
-def _spawn(coroutine: Coroutine[object, object, None]) -> None:
-    task = asyncio.create_task(coroutine)
-    _BACKGROUND.add(task)
-    task.add_done_callback(_BACKGROUND.discard)
-
-
 class EventStreamResponse(Response):
+    """Sends an async iterator of ready-made SSE events; ``on_close`` hears how it ended."""
+
     media_type = "text/event-stream"
 
     def __init__(
         self,
         events: AsyncIterator[bytes],
         on_close: OnClose,
+        streams: EventStreams,
         *,
-        heartbeat_s: float = 15.0,
-        send_timeout_s: float = 30.0,
         linger_s: float = 0.0,
         others_reading: Callable[[], bool] | None = None,
-        on_start: Callable[[Callable[[], None]], None] | None = None,
+        stream_id: str | None = None,
         headers: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
         # Headers are sent by __call__; Response's own body machinery is not used.
         self.events = events
         self.on_close = on_close
+        self.streams = streams
         self.status_code = 200
         self.background = None
-        self.heartbeat_s = heartbeat_s
-        self.send_timeout_s = send_timeout_s
         self.linger_s = linger_s
         self.others_reading = others_reading
-        self.on_start = on_start
+        self.stream_id = stream_id
         self.extra_headers = headers or []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         task = asyncio.current_task()
         assert task is not None
         loop = asyncio.get_running_loop()
-        watch = _Watch(task, send, loop.time(), self)
+        watch = _Watch(task, send, loop.time(), self.linger_s, self.others_reading)
 
         async def listen() -> None:
             while True:
@@ -223,11 +300,9 @@ class EventStreamResponse(Response):
                     watch.stop()
                     return
 
-        if self.on_start is not None:
-            self.on_start(watch.stop)
         listener = asyncio.create_task(listen())
-        _SWEEPER.add(watch)
-        status, error = "success", None
+        self.streams.add(watch, self.stream_id)
+        status, error = CallStatus.SUCCESS, None
         try:
             start: Message = {
                 "type": "http.response.start",
@@ -246,82 +321,21 @@ class EventStreamResponse(Response):
             if not (watch.gone or watch.too_slow):
                 raise
             task.uncancel()
-            status = "cancelled"
+            status = CallStatus.CANCELLED
             error = "client disconnected" if watch.gone else "client stopped reading"
         except OSError:
-            status, error = "cancelled", "client connection lost"
+            status, error = CallStatus.CANCELLED, "client connection lost"
         finally:
             watch.ending = True
-            _SWEEPER.remove(watch)
+            self.streams.remove(watch, self.stream_id)
             listener.cancel()
             await _close_quietly(self.on_close, status, error)
 
 
-async def _close_quietly(on_close: OnClose, status: str, error: str | None) -> None:
+async def _close_quietly(on_close: OnClose, status: CallStatus, error: str | None) -> None:
     try:
         await on_close(status, error)
     except asyncio.CancelledError:
         raise
     except Exception:  # the response is over; a failed record must not turn into a 500 body
         log.exception("closing a stream failed")
-
-
-def sse_response(call: StreamingCall, settings: Settings) -> EventStreamResponse:
-    """A stream relayed straight through; leaving it ends the upstream call."""
-    return EventStreamResponse(
-        direct_events(call),
-        call.finish,
-        heartbeat_s=settings.heartbeat_interval_s,
-        send_timeout_s=settings.send_timeout_s,
-    )
-
-
-async def logged_events(
-    call: StreamingCall, log: StreamLog, retention_s: float
-) -> AsyncIterator[bytes]:
-    """The first reader's events: relayed straight from the upstream, and numbered into the
-    log on the way, so a later reader (a resume) can replay and follow them."""
-    try:
-        yield b"".join([log.append(event) for event in call.first])
-        try:
-            async for batch in call.events:
-                yield b"".join([log.append(event) for event in batch])
-        except UpstreamFailure as failure:
-            await call.finish("failed", failure.message)
-            yield log.close(error_event(client_error(failure)), retention_s)
-            return
-        await call.finish("success")
-        yield log.close(DONE_EVENT, retention_s)
-    finally:
-        if not log.done:
-            log.close(error_event(StreamAbandoned("the stream was abandoned")), retention_s)
-
-
-def stream_response(
-    call: StreamingCall, log: StreamLog, settings: Settings, linger_s: float
-) -> EventStreamResponse:
-    """A new job-API stream; with ``linger_s`` the upstream outlives a lost connection."""
-    return EventStreamResponse(
-        logged_events(call, log, settings.resume_retention_s),
-        call.finish,
-        heartbeat_s=settings.heartbeat_interval_s,
-        send_timeout_s=settings.send_timeout_s,
-        linger_s=linger_s,
-        others_reading=lambda: log.readers > 0,
-        on_start=lambda stop: setattr(log, "cancel", stop),
-        headers=[(b"x-stream-id", log.stream_id.encode())],
-    )
-
-
-def resume_response(log: StreamLog, after: int, settings: Settings) -> EventStreamResponse:
-    """A reconnecting client: the events after ``after``, then the live rest."""
-
-    async def nothing(status: str, error: str | None) -> None:
-        return None
-
-    return EventStreamResponse(
-        log.follow(after),
-        nothing,
-        heartbeat_s=settings.heartbeat_interval_s,
-        send_timeout_s=settings.send_timeout_s,
-    )

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from saasllm_schema import ChatRequest
+from saasllm_schema import CallStatus, ChatRequest
 from saasllm_server.domain import billing
 from saasllm_server.domain.jobs import JobService
 from saasllm_server.domain.model_groups import ModelGroupCatalog
@@ -80,6 +80,87 @@ class CallContext:
     job_was_pending: bool
 
 
+@dataclass(frozen=True, slots=True)
+class CallAnswer:
+    """A non-streamed call that answered: the upstream's JSON and the recorded call's id."""
+
+    context: CallContext
+    deployment: Deployment
+    answer: dict[str, Any]
+    call_id: str
+
+
+OnFinish = Callable[[CallStatus, StreamStats], Awaitable[None]]
+"""Runs once a stream's call is recorded, with how it ended (one-call jobs settle here)."""
+
+
+class CallAccounting:
+    """The one write of each call, and the router hearing how the call went.
+
+    Shared by the service (calls that fail before any byte, answers in one piece)
+    and by each stream it hands out (the record is written when the stream ends).
+    """
+
+    def __init__(self, jobs: JobService, router: ModelRouter) -> None:
+        self._jobs = jobs
+        self._router = router
+
+    def use_router(self, router: ModelRouter) -> None:
+        self._router = router
+
+    async def record(
+        self,
+        context: CallContext,
+        deployment: Deployment | None,
+        *,
+        status: CallStatus,
+        usage: dict[str, Any] | None,
+        completion_events: int,
+        ttft_ms: float | None,
+        error: str | None,
+    ) -> str:
+        latency_ms = (time.perf_counter() - context.started) * 1000
+        if usage is not None:
+            prompt = int(usage.get("prompt_tokens") or 0)
+            completion = int(usage.get("completion_tokens") or 0)
+        else:
+            # No usage from the upstream (a cut stream, an old server): count it ourselves.
+            prompt = (
+                estimate_prompt_tokens(deployment, context.request) if deployment is not None else 0
+            )
+            completion = completion_events
+        cost = deployment.cost_usd(prompt, completion) if deployment is not None else 0.0
+        call_id = str(uuid.uuid4())
+        record = CallRecord(
+            id=call_id,
+            job_id=context.job_id,
+            team_id=context.principal.team_id,
+            model_group=context.group,
+            deployment_id=deployment.id if deployment else "",
+            model=deployment.litellm_model if deployment else "",
+            status=status,
+            stream=context.stream,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cost_usd=cost,
+            latency_ms=round(latency_ms, 3),
+            ttft_ms=None if ttft_ms is None else round(ttft_ms, 3),
+            error=error,
+            end_user=context.request.user,
+            created_at=context.started_at,
+            job_was_pending=context.job_was_pending,
+        )
+        await self._jobs.record_call(record)
+        if status == CallStatus.SUCCESS and deployment is not None:
+            await self._router.report_success(
+                deployment,
+                prompt + completion,
+                context.started_at.replace(tzinfo=None),
+                datetime.now(),
+            )
+        return call_id
+
+
 class CallService:
     def __init__(
         self,
@@ -101,6 +182,7 @@ class CallService:
         self._litellm = litellm_path
         self._limiter = limiter
         self._first_chunk_timeout_s = first_chunk_timeout_s
+        self._accounting = CallAccounting(jobs, router)
 
     async def _admit(
         self, principal: Principal, job_id: str, request: ChatRequest, stream: bool
@@ -119,8 +201,9 @@ class CallService:
         return context, members
 
     def use_router(self, router: ModelRouter) -> None:
-        """Model groups gained or lost deployments of their own (see ``reload_model_groups``)."""
+        """Model groups gained or lost deployments of their own: later calls pick from these."""
         self._router = router
+        self._accounting.use_router(router)
 
     def _hold(self, principal: Principal, request: ChatRequest, members: tuple[str, ...]) -> int:
         """A call's worst case in credits: its prompt (about three bytes of JSON per token,
@@ -167,8 +250,15 @@ class CallService:
                 yield UpstreamFailure(502, f"model group member {member!r} has no deployment")
 
     async def open_stream(
-        self, principal: Principal, job_id: str, request: ChatRequest
+        self,
+        principal: Principal,
+        job_id: str,
+        request: ChatRequest,
+        *,
+        on_finish: OnFinish | None = None,
     ) -> StreamingCall:
+        """An admitted stream with its first event in hand. ``on_finish`` runs after the
+        call's record is written, however the stream ends."""
         context, members = await self._admit(principal, job_id, request, stream=True)
         self._jobs.call_started(job_id)
         try:
@@ -179,7 +269,7 @@ class CallService:
             self._jobs.call_abandoned(job_id)
             raise
         try:
-            return await self._open_first(context, members, slot)
+            return await self._open_first(context, members, slot, on_finish)
         except GatewayError:
             await slot.release()  # the failure was recorded
             raise
@@ -223,7 +313,11 @@ class CallService:
         return self._relay if deployment.mode == "raw" else self._litellm
 
     async def _open_first(
-        self, context: CallContext, members: tuple[str, ...], slot: StreamSlot
+        self,
+        context: CallContext,
+        members: tuple[str, ...],
+        slot: StreamSlot,
+        on_finish: OnFinish | None,
     ) -> StreamingCall:
         body = self._body(context, stream=True)
         forward_usage = bool(
@@ -254,12 +348,12 @@ class CallService:
         deployment, (stream, events, first) = await self._first_that_answers(
             context, members, body["messages"], attempt
         )
-        return StreamingCall(self, context, deployment, stream, events, first, slot)
+        return StreamingCall(
+            self._accounting, context, deployment, stream, events, first, slot, on_finish
+        )
 
-    async def complete(
-        self, principal: Principal, job_id: str, request: ChatRequest
-    ) -> tuple[CallContext, Deployment, dict[str, Any], str]:
-        """A non-streamed call; returns the upstream's answer and the recorded call id."""
+    async def complete(self, principal: Principal, job_id: str, request: ChatRequest) -> CallAnswer:
+        """A non-streamed call; its record is written before the answer is returned."""
         context, members = await self._admit(principal, job_id, request, stream=False)
         self._jobs.call_started(job_id)
         try:
@@ -270,9 +364,7 @@ class CallService:
             self._jobs.call_abandoned(job_id)
             raise
 
-    async def _complete(
-        self, context: CallContext, members: tuple[str, ...]
-    ) -> tuple[CallContext, Deployment, dict[str, Any], str]:
+    async def _complete(self, context: CallContext, members: tuple[str, ...]) -> CallAnswer:
         body = self._body(context, stream=False)
 
         async def attempt(deployment: Deployment) -> dict[str, Any]:
@@ -284,81 +376,29 @@ class CallService:
             context, members, body["messages"], attempt
         )
         usage = answer.get("usage") if isinstance(answer.get("usage"), dict) else None
-        call_id = await self._record(
+        call_id = await self._accounting.record(
             context,
             deployment,
-            status="success",
+            status=CallStatus.SUCCESS,
             usage=usage,
             completion_events=1,
             ttft_ms=None,
             error=None,
         )
-        return context, deployment, answer, call_id
+        return CallAnswer(context, deployment, answer, call_id)
 
     async def _record_failure(
         self, context: CallContext, deployment: Deployment | None, failure: UpstreamFailure
     ) -> None:
-        await self._record(
+        await self._accounting.record(
             context,
             deployment,
-            status="failed",
+            status=CallStatus.FAILED,
             usage=None,
             completion_events=0,
             ttft_ms=None,
             error=failure.message,
         )
-
-    async def _record(
-        self,
-        context: CallContext,
-        deployment: Deployment | None,
-        *,
-        status: str,
-        usage: dict[str, Any] | None,
-        completion_events: int,
-        ttft_ms: float | None,
-        error: str | None,
-    ) -> str:
-        latency_ms = (time.perf_counter() - context.started) * 1000
-        if usage is not None:
-            prompt = int(usage.get("prompt_tokens") or 0)
-            completion = int(usage.get("completion_tokens") or 0)
-        else:
-            # No usage from the upstream (a cut stream, an old server): count it ourselves.
-            prompt = (
-                estimate_prompt_tokens(deployment, context.request) if deployment is not None else 0
-            )
-            completion = completion_events
-        cost = deployment.cost_usd(prompt, completion) if deployment is not None else 0.0
-        call_id = str(uuid.uuid4())
-        record = CallRecord(
-            id=call_id,
-            job_id=context.job_id,
-            team_id=context.principal.team_id,
-            model_group=context.group,
-            deployment_id=deployment.id if deployment else "",
-            model=deployment.litellm_model if deployment else "",
-            status=status,
-            stream=context.stream,
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            cost_usd=cost,
-            latency_ms=round(latency_ms, 3),
-            ttft_ms=None if ttft_ms is None else round(ttft_ms, 3),
-            error=error,
-            end_user=context.request.user,
-            created_at=context.started_at,
-            job_was_pending=context.job_was_pending,
-        )
-        await self._jobs.record_call(record)
-        if status == "success" and deployment is not None:
-            await self._router.report_success(
-                deployment,
-                prompt + completion,
-                context.started_at.replace(tzinfo=None),
-                datetime.now(),
-            )
-        return call_id
 
 
 def _as_failure(deployment: Deployment, exc: BaseException) -> UpstreamFailure:
@@ -373,48 +413,50 @@ class StreamingCall:
     """An admitted stream whose first event is in hand; the response relays the rest.
 
     ``finish`` is idempotent and always runs (success, upstream error, client gone):
-    it closes the upstream, frees the concurrency slot and writes the one record.
+    it closes the upstream, frees the concurrency slot, writes the one record, then
+    runs ``on_finish``.
     """
 
     def __init__(
         self,
-        service: CallService,
+        accounting: CallAccounting,
         context: CallContext,
         deployment: Deployment,
         stream: UpstreamStream,
         events: AsyncIterator[list[bytes]],
         first: list[bytes],
         slot: StreamSlot,
+        on_finish: OnFinish | None = None,
     ) -> None:
-        self._service = service
+        self._accounting = accounting
         self.context = context
         self.deployment = deployment
         self._stream = stream
         self.events = events
         self.first = first
         self._slot = slot
+        self._on_finish = on_finish
         self._finishing: asyncio.Future[None] | None = None
-        self.after_finish: Callable[[str, StreamStats], Awaitable[None]] | None = None
 
     @property
     def ttft_ms(self) -> float | None:
         at = self._stream.stats.first_event_at
         return None if at is None else (at - self.context.started) * 1000
 
-    async def finish(self, status: str, error: str | None = None) -> None:
+    async def finish(self, status: CallStatus, error: str | None = None) -> None:
         # The record is written by its own task: a client disconnect arriving mid-write
         # cancels the waiter, never the write.
         if self._finishing is None:
             self._finishing = asyncio.ensure_future(self._finish(status, error))
         await asyncio.shield(self._finishing)
 
-    async def _finish(self, status: str, error: str | None) -> None:
+    async def _finish(self, status: CallStatus, error: str | None) -> None:
         try:
             await self._stream.aclose()
         finally:
             await self._slot.release()
         stats = self._stream.stats
-        await self._service._record(
+        await self._accounting.record(
             self.context,
             self.deployment,
             status=status,
@@ -423,5 +465,5 @@ class StreamingCall:
             ttft_ms=self.ttft_ms,
             error=error,
         )
-        if self.after_finish is not None:
-            await self.after_finish(status, stats)
+        if self._on_finish is not None:
+            await self._on_finish(status, stats)

@@ -44,14 +44,14 @@ class _Window:
 
 @dataclass
 class _InProcessSlot:
-    limiter: InProcessRateLimiter
+    open_streams: dict[str, int]  # the limiter's count per team
     team_id: str
     released: bool = False
 
     async def release(self) -> None:
         if not self.released:
             self.released = True
-            self.limiter._streams[self.team_id] -= 1
+            self.open_streams[self.team_id] -= 1
 
 
 @dataclass
@@ -88,7 +88,7 @@ class InProcessRateLimiter:
                 retry_after=1.0,
             )
         self._streams[team_id] += 1
-        return _InProcessSlot(self, team_id)
+        return _InProcessSlot(self._streams, team_id)
 
     async def open_streams(self, team_id: str) -> int:
         return self._streams[team_id]

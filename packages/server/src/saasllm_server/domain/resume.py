@@ -34,17 +34,22 @@ class StreamLog:
         "_changed",
         "_ends",
         "_events",
-        "cancel",
+        "_on_close",
         "done",
         "expires_at",
         "job_id",
-        "on_close",
         "readers",
         "stream_id",
         "team_id",
     )
 
-    def __init__(self, stream_id: str, team_id: str, job_id: str) -> None:
+    def __init__(
+        self,
+        stream_id: str,
+        team_id: str,
+        job_id: str,
+        on_close: Callable[[StreamLog], None] | None = None,
+    ) -> None:
         self.stream_id = stream_id
         self.team_id = team_id
         self.job_id = job_id
@@ -54,9 +59,7 @@ class StreamLog:
         self.done = False
         self.readers = 0
         self.expires_at: float | None = None
-        # Set by the response that drives the upstream: stops it (a client that is done).
-        self.cancel: Callable[[], None] | None = None
-        self.on_close: Callable[[StreamLog], None] | None = None
+        self._on_close = on_close  # dropped at close: a kept log refers to nothing else
         self._changed: asyncio.Event | None = None  # made when a reader first waits
 
     def __len__(self) -> int:
@@ -90,8 +93,7 @@ class StreamLog:
         self._events = None
         self.done = True
         self.expires_at = time.monotonic() + retention_s
-        self.cancel = None
-        on_close, self.on_close = self.on_close, None
+        on_close, self._on_close = self._on_close, None
         if on_close is not None:
             on_close(self)
         if self._changed is not None:
@@ -139,8 +141,7 @@ class InProcessResumeStore:
 
     def open(self, stream_id: str, team_id: str, job_id: str) -> StreamLog:
         self._sweep()
-        log = StreamLog(stream_id, team_id, job_id)
-        log.on_close = self._closed
+        log = StreamLog(stream_id, team_id, job_id, on_close=self._closed)
         self._logs[stream_id] = log
         return log
 

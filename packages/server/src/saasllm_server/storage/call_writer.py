@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from saasllm_schema import JobStatus
 from saasllm_server.storage.jobs import CallRecord
 from saasllm_server.storage.tables import jobs, llm_calls
 
@@ -74,7 +75,12 @@ class DriverCallWriter:
         starts = [
             _row(
                 [
-                    {"job_id": job_id, "was": "pending", "now": "in_progress", "at": at}[key]
+                    {
+                        "job_id": job_id,
+                        "was": JobStatus.PENDING,
+                        "now": JobStatus.IN_PROGRESS,
+                        "at": at,
+                    }[key]
                     for key in self._start_keys
                 ],
                 self._start_processors,

@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from saasllm_schema import OPEN_STATUSES, CallStatus, JobStatus
 from saasllm_server.storage.tables import jobs, llm_calls
 
-OPEN_STATUSES = ("pending", "in_progress")
+_OPEN = sorted(OPEN_STATUSES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +34,7 @@ class CallRecord:
     model_group: str
     deployment_id: str
     model: str
-    status: str
+    status: CallStatus
     stream: bool
     prompt_tokens: int
     completion_tokens: int
@@ -46,19 +47,19 @@ class CallRecord:
     job_was_pending: bool = True
 
 
-async def job_status(conn: AsyncConnection, team_id: str, job_id: str) -> str | None:
+async def job_status(conn: AsyncConnection, team_id: str, job_id: str) -> JobStatus | None:
     """One primary-key read: the job's status, if it is the team's."""
     status = await conn.scalar(
         select(jobs.c.status).where(jobs.c.id == job_id, jobs.c.team_id == team_id)
     )
-    return None if status is None else str(status)
+    return None if status is None else JobStatus(status)
 
 
 async def add_job_hold(conn: AsyncConnection, job_id: str, amount: int) -> bool:
     """Count a call's hold on its job, if the job is still open (False: it closed meanwhile)."""
     result = await conn.execute(
         update(jobs)
-        .where(jobs.c.id == job_id, jobs.c.status.in_(OPEN_STATUSES))
+        .where(jobs.c.id == job_id, jobs.c.status.in_(_OPEN))
         .values(credits_reserved=jobs.c.credits_reserved + amount)
     )
     return result.rowcount == 1
@@ -76,7 +77,7 @@ async def job_row(conn: AsyncConnection, team_id: str, job_id: str, *, lock: boo
 
 
 async def call_totals(conn: AsyncConnection, job_id: str) -> CallTotals:
-    ok = case((llm_calls.c.status == "success", 1), else_=0)
+    ok = case((llm_calls.c.status == CallStatus.SUCCESS, 1), else_=0)
     row = (
         await conn.execute(
             select(
@@ -127,7 +128,7 @@ async def close_job(
     """Move an open job to its final status; False when it was not open (a racing completer won)."""
     result = await conn.execute(
         update(jobs)
-        .where(jobs.c.id == job_id, jobs.c.team_id == team_id, jobs.c.status.in_(OPEN_STATUSES))
+        .where(jobs.c.id == job_id, jobs.c.team_id == team_id, jobs.c.status.in_(_OPEN))
         .values(**values)
     )
     return result.rowcount == 1

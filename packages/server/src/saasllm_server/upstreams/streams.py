@@ -7,7 +7,7 @@ and the fallback loop never ask which one they are talking to.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from saasllm_server.upstreams.router import Deployment
@@ -51,7 +51,6 @@ class StreamStats:
     done: bool = False
     first_event_at: float | None = None
     error: UpstreamFailure | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class UpstreamStream(Protocol):
@@ -63,13 +62,6 @@ class UpstreamStream(Protocol):
         brought; ``[DONE]`` is not among them."""
 
     async def aclose(self) -> None: ...
-
-
-class Completion(Protocol):
-    """A non-streamed upstream answer, already parsed."""
-
-    deployment: Deployment
-    body: dict[str, Any]
 
 
 def parse_retry_after(value: str | None) -> float | None:
