@@ -118,6 +118,11 @@ class Team(BaseModel):
     credits_remaining: int = Field(description="the balance")
     credits_reserved: int = Field(description="held by open jobs and running calls")
     credits_available: int = Field(description="balance - reserved + overdraft limit")
+    debt: int = Field(
+        default=0,
+        description="credits the team's calls used beyond what it held (the balance is that "
+        "far below its floor); no new work starts until a top-up pays it",
+    )
     low_balance: bool
     default_model_group: str | None
     model_groups: list[str]

@@ -102,6 +102,13 @@ class Settings(BaseSettings):
         "(reads through the API always see them; a crash loses at most this window). On "
         "PostgreSQL each call's record is committed before its stream ends.",
     )
+    job_idle_timeout_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="An open job that no process has worked on for this long (its client "
+        "vanished, or its replica died) is settled from its recorded calls and its holds "
+        "released.",
+    )
     opentelemetry: bool = Field(
         default=False, description="Emit FastAPI's OpenTelemetry traces, metrics and logs."
     )
@@ -128,4 +135,3 @@ def _settings_file() -> Path | None:
 
     value = os.environ.get("SAASLLM_SETTINGS_FILE")
     return Path(value) if value else None
-

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from saasllm_schema import ErrorCode
 from saasllm_server.domain.events import Change, ChangeKind
@@ -104,28 +104,59 @@ class KeyAuthenticator:
 def principal_of(
     row: Any, groups: list[str], *, now: datetime, defaults: DefaultLimits
 ) -> Principal | None:
+    """A key row (with its team's columns) as the principal it stands for, if it is live."""
     if row.revoked_at is not None or row.deleted_at is not None:
         return None
     expires_at = as_utc(row.expires_at)
     if expires_at is not None and expires_at <= now:
         return None
-    return Principal(
+    return _principal(
+        row,
+        row.team_id,
+        groups,
+        defaults,
         key_id=row.id,
-        team_id=row.team_id,
-        organization_id=row.organization_id,
-        team_status=row.status,
-        budget_mode=row.budget_mode,
-        credits_per_job=row.credits_per_job,
-        default_model_group=row.default_model_group,
-        allowed_groups=frozenset(groups),
-        rpm_limit=row.rpm_limit or defaults.rpm_limit,
-        max_concurrent_streams=row.max_concurrent_streams or defaults.max_concurrent_streams,
-        tokens_per_credit=int(row.tokens_per_credit),
-        credits_per_dollar=float(row.credits_per_dollar),
-        markup_percent=float(row.markup_percent),
-        overdraft_limit=int(row.overdraft_limit),
         key_expires_at=None if expires_at is None else expires_at.timestamp(),
         key_groups=None if row.model_groups is None else frozenset(row.model_groups),
+    )
+
+
+async def team_principal(conn: AsyncConnection, team_id: str) -> Principal | None:
+    """The team acting as itself (no key): the gateway settling the team's work."""
+    row = await store.team_row(conn, team_id)
+    if row is None:
+        return None
+    groups = await store.team_groups(conn, team_id)
+    return _principal(row, row.id, groups, DefaultLimits())
+
+
+def _principal(
+    team: Any,
+    team_id: str,
+    groups: list[str],
+    defaults: DefaultLimits,
+    *,
+    key_id: str = "",
+    key_expires_at: float | None = None,
+    key_groups: frozenset[str] | None = None,
+) -> Principal:
+    return Principal(
+        key_id=key_id,
+        team_id=team_id,
+        organization_id=team.organization_id,
+        team_status=team.status,
+        budget_mode=team.budget_mode,
+        credits_per_job=team.credits_per_job,
+        default_model_group=team.default_model_group,
+        allowed_groups=frozenset(groups),
+        rpm_limit=team.rpm_limit or defaults.rpm_limit,
+        max_concurrent_streams=team.max_concurrent_streams or defaults.max_concurrent_streams,
+        tokens_per_credit=int(team.tokens_per_credit),
+        credits_per_dollar=float(team.credits_per_dollar),
+        markup_percent=float(team.markup_percent),
+        overdraft_limit=int(team.overdraft_limit),
+        key_expires_at=key_expires_at,
+        key_groups=key_groups,
     )
 
 

@@ -57,6 +57,19 @@ def job_price(principal: Principal, usage: Usage) -> int:
     return max(0, principal.credits_per_job)
 
 
+def job_charge(principal: Principal, completed: bool, usage: Usage) -> int:
+    """What closing a job costs. Under ``per_job`` only a completed job is paid for. Under
+    ``per_token`` and ``per_usd`` every token served is paid for, whatever status the
+    client closes the job with: the provider was paid for them. A job that served nothing
+    and was not completed is free."""
+    if principal.budget_mode == "per_job":
+        return job_price(principal, usage) if completed else 0
+    served = usage.prompt_tokens + usage.completion_tokens > 0 or usage.cost_usd > 0
+    if completed or served:
+        return job_price(principal, usage)
+    return 0
+
+
 def usd_to_credits(principal: Principal, cost_usd: float) -> int:
     """Provider cost plus markup, in credits, rounded up once."""
     if cost_usd <= 0:
@@ -86,4 +99,3 @@ def call_hold(
 
 def available(balance: int, reserved: int, overdraft_limit: int) -> int:
     return balance - reserved + overdraft_limit
-

@@ -25,6 +25,7 @@ from saasllm_schema import (
 )
 from saasllm_schema.jobs import FINAL_STATUSES
 from saasllm_server.domain import billing, idempotency
+from saasllm_server.domain.auth import team_principal
 from saasllm_server.domain.events import Change, ChangeKind
 from saasllm_server.domain.tenancy import Principal
 from saasllm_server.errors import (
@@ -199,6 +200,7 @@ class JobService:
                     "credits_reserved": hold,
                     "create_key": idempotency_key,
                     "created_at": now,
+                    "active_at": now,
                 },
             )
         balance = _available(held, principal)
@@ -270,6 +272,10 @@ class JobService:
             held = await _hold(conn, principal, amount, amount)
         self._remember(principal.team_id, None, None, _available(held, principal))
 
+    def running_jobs(self) -> list[str]:
+        """Jobs with a call running on this process (their leases are kept alive)."""
+        return list(self._running)
+
     def call_started(self, job_id: str) -> None:
         self._recorder.call_started()
         self._running[job_id] = self._running.get(job_id, 0) + 1
@@ -335,9 +341,12 @@ class JobService:
         cap_to_available: bool = False,
     ) -> JobResult:
         """With ``idempotency_key``, a retry of a completion that went through (its answer
-        lost on the way) gets that completion's result instead of a 409. With
-        ``cap_to_available`` (jobs the gateway closes itself), a price the team can no longer
-        pay in full takes what is left instead of leaving the job open."""
+        lost on the way) gets that completion's result instead of a 409.
+
+        The charge is always taken in full: what the calls used beyond what the team
+        holds becomes debt (the balance goes below its floor by that much, and no new work
+        starts until it is paid) instead of leaving a job open that nobody can close.
+        ``cap_to_available`` is accepted for callers written before debts existed."""
         if principal.budget_mode != "per_job":
             await self._wait_for_calls(job_id)
         await self._recorder.flush()
@@ -345,7 +354,13 @@ class JobService:
         try:
             async with self._engine.begin() as conn:
                 result = await self._complete(
-                    conn, principal, job_id, request, now, idempotency_key, cap_to_available
+                    conn,
+                    principal,
+                    job_id,
+                    request,
+                    now,
+                    idempotency_key,
+                    actor=f"key:{principal.key_id}",
                 )
         except IntegrityError as exc:
             # The ledger's unique (job_id, kind) caught a second charge that raced past the
@@ -355,6 +370,31 @@ class JobService:
         self.forget_balance(principal.team_id)
         return result
 
+    async def settle_abandoned(self, job_id: str, team_id: str, idle_s: float) -> bool:
+        """Close a job no process has worked on for ``idle_s``: what its recorded calls used
+        is charged by the team's budget mode (as for a cancelled job) and its holds are
+        released. False when it was closed meanwhile, or a call of it runs here."""
+        if self._running.get(job_id):
+            return False
+        await self._recorder.flush()
+        async with self._engine.begin() as conn:
+            principal = await team_principal(conn, team_id)
+            if principal is None:
+                return False
+            request = JobComplete(
+                status=JobStatus.CANCELLED,
+                error_message=f"abandoned: no activity for {idle_s:g} s; settled by the gateway",
+            )
+            try:
+                await self._complete(
+                    conn, principal, job_id, request, utcnow(), None, actor="gateway:sweeper"
+                )
+            except JobAlreadyCompleted:
+                return False
+        self._job_cache.pop(job_id, None)
+        self.forget_balance(team_id)
+        return True
+
     async def _complete(
         self,
         conn: AsyncConnection,
@@ -363,7 +403,8 @@ class JobService:
         request: JobComplete,
         now: datetime,
         idempotency_key: str | None,
-        cap_to_available: bool,
+        *,
+        actor: str,
     ) -> JobResult:
         values: dict[str, Any] = {
             "status": request.status,
@@ -392,25 +433,16 @@ class JobService:
                 )
             raise JobAlreadyCompleted(f"job {job_id} is already {row.status}")
         row = await job_store.job_row(conn, principal.team_id, job_id)
-        changes: dict[str, Any] = {"credits_reserved": 0}
+        totals = await job_store.call_totals(conn, job_id)
+        usage = billing.Usage(totals.prompt_tokens, totals.completion_tokens, totals.cost_usd)
+        completed = request.status == JobStatus.COMPLETED
+        charge = billing.job_charge(principal, completed, usage)
+        changes: dict[str, Any] = {"credits_reserved": 0, "credits_charged": charge}
         if request.metadata:
             changes["metadata"] = {**(row.metadata or {}), **request.metadata}
-        totals = await job_store.call_totals(conn, job_id)
-        charge = 0
-        if request.status == JobStatus.COMPLETED:
-            usage = billing.Usage(totals.prompt_tokens, totals.completion_tokens, totals.cost_usd)
-            charge = billing.job_price(principal, usage)
-        reason = f"job {row.job_type} completed ({principal.budget_mode})"
-        if charge and cap_to_available:
-            current = await ledger.balance_row(conn, principal.team_id)
-            payable = max(0, (current.balance if current else 0) + principal.overdraft_limit)
-            if payable < charge:
-                reason += f", capped at the {payable} credits left of {charge}"
-                charge = payable
-        if request.status == JobStatus.COMPLETED:
-            changes["credits_charged"] = charge
         await job_store.update_job(conn, job_id, changes)
-        # One statement charges the price and releases what the job held.
+        # One statement charges the price and releases what the job held; no floor: a
+        # charge beyond what the team holds is its debt.
         remaining = await ledger.move(
             conn,
             team_id=principal.team_id,
@@ -418,17 +450,19 @@ class JobService:
             kind="job_charge",
             job_id=job_id,
             now=now,
-            reason=reason,
-            actor=f"key:{principal.key_id}",
-            floor=-principal.overdraft_limit,
+            reason=_charge_reason(row.job_type, request.status, principal),
+            actor=actor,
+            floor=None,
             release=int(row.credits_reserved),
         )
         if remaining is None:
-            current = await ledger.balance_row(conn, principal.team_id)
-            balance = current.balance if current else 0
-            raise _insufficient(balance + principal.overdraft_limit, charge)
+            raise JobNotFound(f"job {job_id} not found")
         row = await job_store.job_row(conn, principal.team_id, job_id)
         return await _result(conn, principal, row, charge=charge, remaining=remaining)
+
+
+def _charge_reason(job_type: str, status: str, principal: Principal) -> str:
+    return f"job {job_type} {status} ({principal.budget_mode})"
 
 
 async def _result(

@@ -32,6 +32,7 @@ def team_view(row: Any, balance: int, reserved: int, groups: list[str]) -> Team:
         credits_remaining=balance,
         credits_reserved=reserved,
         credits_available=available,
+        debt=max(0, -(balance + int(row.overdraft_limit))),
         low_balance=threshold is not None and balance <= int(threshold),
         default_model_group=row.default_model_group,
         model_groups=groups,

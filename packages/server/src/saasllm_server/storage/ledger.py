@@ -39,19 +39,21 @@ async def move(
     job_id: str | None = None,
     reason: str = "",
     actor: str = "",
-    floor: int = 0,
+    floor: int | None = 0,
     release: int = 0,
     idempotency_key: str | None = None,
 ) -> int | None:
     """Add ``amount`` (negative: take it) unless the balance would drop below ``floor``
-    (minus the overdraft limit), releasing ``release`` held credits in the same statement.
+    (None: no floor, for charges that must be taken whole), releasing ``release`` held
+    credits in the same statement.
 
     Returns the new balance, or None when the team does not hold enough (or does not
     exist); nothing is written then.
     """
     # Only taking credits is bounded: a top-up or a release must work even for a team
     # already below a floor that was lowered after it went there.
-    condition = team_balances.c.balance + amount >= floor if amount < 0 else true()
+    bounded = amount < 0 and floor is not None
+    condition = team_balances.c.balance + amount >= floor if bounded else true()
     result = await conn.execute(
         update(team_balances)
         .where(team_balances.c.team_id == team_id, condition)

@@ -136,7 +136,11 @@ jobs = Table(
     _ts("created_at", nullable=False),
     _ts("started_at"),
     _ts("completed_at"),
+    # The job's lease: a process working on it moves this forward (creation, each call,
+    # a heartbeat while calls run); an open job left behind is settled by the sweeper.
+    _ts("active_at"),
     Index("ix_jobs_team_created", "team_id", "created_at"),
+    Index("ix_jobs_status_active", "status", "active_at"),
     UniqueConstraint("team_id", "create_key", name="uq_jobs_team_create_key"),
 )
 
