@@ -21,7 +21,7 @@ from saasllm_schema import JobStatus
 from saasllm_server.storage.jobs import CallRecord
 from saasllm_server.storage.tables import jobs, llm_calls
 
-Processor = Callable[[Any], Any] | None
+Processor = Callable[[object], object] | None
 
 
 def _processors(dialect: Dialect, types: Sequence[Any]) -> list[Processor]:

@@ -70,7 +70,9 @@ class LitellmPath:
 class LitellmStream:
     __slots__ = ("_iterator", "deployment", "forward_usage", "stats")
 
-    def __init__(self, deployment: Deployment, iterator: Any, forward_usage: bool) -> None:
+    def __init__(
+        self, deployment: Deployment, iterator: AsyncIterator[Any], forward_usage: bool
+    ) -> None:
         self.deployment = deployment
         self._iterator = iterator
         self.forward_usage = forward_usage

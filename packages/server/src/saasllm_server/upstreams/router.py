@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -223,7 +224,7 @@ class ModelRouter:
         await self._router.deployment_callback_on_success(kwargs, None, started, ended)
 
 
-_EXCEPTIONS: dict[int, Any] = {
+_EXCEPTIONS: dict[int, Callable[..., Exception]] = {
     400: litellm.BadRequestError,
     401: litellm.AuthenticationError,
     404: litellm.NotFoundError,
@@ -238,16 +239,15 @@ def _litellm_exception(
 ) -> Exception:
     request = httpx.Request("POST", deployment.chat_url or "http://upstream.invalid")
     response = httpx.Response(status, headers=headers, request=request)
-    cls = _EXCEPTIONS.get(status, litellm.InternalServerError)
+    cls: Callable[..., Exception] = _EXCEPTIONS.get(status, litellm.InternalServerError)
     if cls is litellm.Timeout:
         timeout: Exception = litellm.Timeout(
             message=message[:200], model=deployment.upstream_model, llm_provider=deployment.provider
         )
         return timeout
-    exc: Exception = cls(
+    return cls(
         message=message[:200],
         llm_provider=deployment.provider,
         model=deployment.upstream_model,
         response=response,
     )
-    return exc
