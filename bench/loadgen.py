@@ -33,7 +33,7 @@ import aiohttp
 import orjson
 import psutil  # type: ignore[import-untyped]  # no types-psutil in the dev group
 
-from bench.procs import TreeCPU
+from bench.tree_cpu import TreeCPU
 
 
 @dataclass

@@ -7,16 +7,15 @@ figures of a profiled run are for finding hot spots, not for the verdicts.
 
 from __future__ import annotations
 
-import subprocess
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.procs import Child, spawn
+from saasllm_testing.supervisor import ChildProcess, ChildStillRunning
 
 
-def start(py_spy: str, pid: int, seconds: float, raw_path: Path, log_path: Path) -> Child:
-    return spawn(
+def start(py_spy: str, pid: int, seconds: float, raw_path: Path, log_path: Path) -> ChildProcess:
+    return ChildProcess.start_sync(
         "py-spy",
         [
             py_spy,
@@ -36,15 +35,16 @@ def start(py_spy: str, pid: int, seconds: float, raw_path: Path, log_path: Path)
             "--output",
             str(raw_path),
         ],
-        log_path,
+        log_path=log_path,
     )
 
 
-def finish(child: Child, timeout_s: float = 30) -> None:
+def finish(child: ChildProcess, timeout_s: float = 30) -> None:
+    """Let py-spy write its profile (it stops by itself after its duration), within reason."""
     try:
-        child.proc.wait(timeout_s)
-    except subprocess.TimeoutExpired:
-        child.stop()
+        child.wait_sync(timeout_s)
+    except ChildStillRunning:
+        child.stop_sync()
 
 
 @dataclass

@@ -31,9 +31,10 @@ import psutil  # type: ignore[import-untyped]  # no types-psutil in the dev grou
 
 from bench import profile, report
 from bench.loadgen import LoadResult
-from bench.procs import StartError, TreeCPU, spawn
 from bench.report import Cell, Run
 from bench.targets import REPO_ROOT, TARGET_NAMES, Stack, Target, bench_env, started
+from bench.tree_cpu import TreeCPU
+from saasllm_testing.supervisor import ChildProcess, ChildStartError, ChildStillRunning
 
 DEFAULT_OUT = REPO_ROOT / "bench" / "results" / "latest"
 _SETUP_ALLOWANCE_S = 30.0  # per-worker job creation before the clock starts
@@ -133,10 +134,10 @@ def run_one(
     out_path = workdir / "result.json"
     out_path.unlink(missing_ok=True)
     spec_path.write_text(json.dumps(asdict(spec)))
-    child = spawn(
+    child = ChildProcess.start_sync(
         "loadgen",
         [sys.executable, "-m", "bench.loadgen", "--spec", str(spec_path), "--out", str(out_path)],
-        logs / "loadgen.log",
+        log_path=logs / "loadgen.log",
         env=bench_env(),
     )
     sampler = None
@@ -148,11 +149,11 @@ def run_one(
         sampler = profile.start(args.py_spy, target.pid, seconds, raw, logs / "py-spy.log")
     limit = _SETUP_ALLOWANCE_S + args.warmup + args.duration + args.timeout + 15
     try:
-        rc = child.proc.wait(limit)
-    except subprocess.TimeoutExpired:
+        rc = child.wait_sync(limit)
+    except ChildStillRunning:
         return Run(rnd, cell, target.name, None, f"loadgen still running after {limit:g} s")
     finally:
-        child.stop()
+        child.stop_sync()
         if sampler is not None:
             profile.finish(sampler)
     if rc != 0 or not out_path.exists():
@@ -298,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     try:
         runs = measure(args, cells, meta, logs)
-    except StartError as exc:
+    except ChildStartError as exc:
         print(f"bench: could not start the targets: {exc}", file=sys.stderr)
         return 2
     meta["wall_s"] = round(time.monotonic() - began, 1)

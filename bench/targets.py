@@ -20,7 +20,9 @@ from typing import Any, Literal
 import yaml
 
 from bench.loadgen import LoadSpec
-from bench.procs import Child, free_port, spawn, wait_http_ok, wait_ready_line
+from saasllm_testing.fake import FakeUpstreamProcess
+from saasllm_testing.ports import free_port
+from saasllm_testing.supervisor import ChildProcess, HttpOk, ReadyLine
 
 TARGET_NAMES = ("direct", "bare", "gateway")
 BENCH_KEY = "sk-bench-key-0001"
@@ -87,7 +89,7 @@ class Target:
 
 @dataclass
 class Stack:
-    upstream: Child
+    upstream: FakeUpstreamProcess
     upstream_url: str
     targets: dict[str, Target]
 
@@ -127,42 +129,27 @@ def gateway_config(upstream_base_url: str, delays: Sequence[int], tokens: int) -
     }
 
 
-def _start_upstream(logs: Path) -> tuple[Child, str]:
-    child = spawn(
-        "fake upstream",
-        [
-            sys.executable,
-            "-m",
-            "saasllm_server.upstreams.fake",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-        ],
-        logs / "upstream.log",
-        ready_line=True,
-    )
-    return child, wait_ready_line(child, 30)
+def _start_upstream(logs: Path) -> FakeUpstreamProcess:
+    return FakeUpstreamProcess.start_sync(log_path=logs / "upstream.log")
 
 
-def _start_bare(upstream_url: str, logs: Path) -> tuple[Child, Target]:
-    child = spawn(
+def _start_bare(upstream_url: str, logs: Path) -> tuple[ChildProcess, Target]:
+    child = ChildProcess.start_sync(
         "bare relay",
         [sys.executable, "-m", "bench.bare_relay", "--upstream", upstream_url + "/v1"],
-        logs / "bare.log",
+        ready=ReadyLine(health_path="/health"),
+        log_path=logs / "bare.log",
         env=bench_env(),
-        ready_line=True,
     )
-    url = wait_ready_line(child, 30)
-    wait_http_ok(child, url + "/health", 30)
-    return child, Target("bare", url, "/v1/chat/completions", child.pid)
+    assert child.url is not None
+    return child, Target("bare", child.url, "/v1/chat/completions", child.pid)
 
 
 def bench_env() -> dict[str, str]:
-    """Our environment, plus the repo root on ``sys.path`` so ``-m bench.*`` imports anywhere."""
+    """The repo root added to ``sys.path``, so ``-m bench.*`` imports from any directory."""
     existing = os.environ.get("PYTHONPATH")
     path = f"{REPO_ROOT}{os.pathsep}{existing}" if existing else str(REPO_ROOT)
-    return {**os.environ, "PYTHONPATH": path}
+    return {"PYTHONPATH": path}
 
 
 def _start_gateway(
@@ -172,20 +159,20 @@ def _start_gateway(
     workdir: Path,
     logs: Path,
     database_url: str | None,
-) -> tuple[Child, Target]:
+) -> tuple[ChildProcess, Target]:
     config_path = workdir / "gateway.yaml"
     config = gateway_config(upstream_url + "/v1", delays, tokens)
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     port = free_port()
+    url = f"http://127.0.0.1:{port}"
     env = {
-        **os.environ,
         "SAASLLM_ADMIN_KEY": "sk-admin-" + secrets.token_urlsafe(16),
         # Limits stay ON (every call is counted and takes a stream slot), just out of reach.
         "SAASLLM_DEFAULT_RPM_LIMIT": "1000000",
         "SAASLLM_DEFAULT_MAX_CONCURRENT_STREAMS": "1000",
         "SAASLLM_LOG_LEVEL": "warning",
     }
-    child = spawn(
+    child = ChildProcess.start_sync(
         "gateway",
         [
             sys.executable,
@@ -201,12 +188,12 @@ def _start_gateway(
             "--database-url",
             database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
         ],
-        logs / "gateway.log",
+        ready=HttpOk(url + "/health"),
+        ready_timeout=90,
+        log_path=logs / "gateway.log",
         env=env,
         cwd=workdir,  # no stray .env from wherever the benchmark was started
     )
-    url = f"http://127.0.0.1:{port}"
-    wait_http_ok(child, url + "/health", 90)
     target = Target(
         "gateway",
         url,
@@ -234,8 +221,9 @@ def started(
     another database (e.g. PostgreSQL, as in production; bootstrapping it is idempotent).
     """
     with ExitStack() as stack:
-        upstream, upstream_url = _start_upstream(logs)
-        stack.callback(upstream.stop)
+        upstream = _start_upstream(logs)
+        upstream_url = upstream.url
+        stack.callback(upstream.stop_sync)
         targets: dict[str, Target] = {}
         for name in names:
             if name == "direct":
@@ -249,6 +237,6 @@ def started(
                 )
             else:
                 raise ValueError(f"unknown target {name!r}; known: {', '.join(TARGET_NAMES)}")
-            stack.callback(child.stop)
+            stack.callback(child.stop_sync)
             targets[name] = target
         yield Stack(upstream, upstream_url, targets)

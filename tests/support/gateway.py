@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
+from saasllm_testing.ports import free_port, port_in_use
+from saasllm_testing.supervisor import ChildProcess, HttpOk
+
 ADMIN_KEY = "sk-admin-test-" + "x" * 16
+READY_TIMEOUT_S = 90.0
+STOP_GRACE_S = 10.0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
+class GatewayPortTaken(RuntimeError):
+    """The fixed port a test asked for is already served, most likely by a demo gateway."""
 
 
 def test_config(fake_base_url: str, local_base_url: str | None) -> dict[str, Any]:
@@ -111,10 +100,20 @@ def test_config(fake_base_url: str, local_base_url: str | None) -> dict[str, Any
 
 @dataclass
 class GatewayProcess:
+    """``saasllm-server serve`` in a child process, ready once ``/health`` answers 200."""
+
     url: str
     database_url: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
+    child: ChildProcess
+
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        """The gateway's process, for a test that must kill it the hard way."""
+        return self.child.process
+
+    @property
+    def log_path(self) -> Path:
+        return self.child.log_path
 
     @classmethod
     def start(
@@ -126,68 +125,45 @@ class GatewayProcess:
         port: int | None = None,
         env: dict[str, str] | None = None,
     ) -> GatewayProcess:
-        if port is not None and not port_is_free(port):
-            raise RuntimeError(
+        if port is not None and port_in_use(port):
+            raise GatewayPortTaken(
                 f"port {port} is taken: is another gateway (a demo?) listening on it? "
                 "Stop it before running the tests."
             )
         port = port or free_port()
         config_path = workdir / f"gateway-{port}.yaml"
         config_path.write_text(yaml.safe_dump(config))
-        log_path = workdir / f"gateway-{port}.log"
-        full_env = {
-            **os.environ,
-            "SAASLLM_ADMIN_KEY": ADMIN_KEY,
-            "SAASLLM_FIRST_CHUNK_TIMEOUT_S": "5",
-            "SAASLLM_UPSTREAM_READ_TIMEOUT_S": "4",
-            "SAASLLM_HEARTBEAT_INTERVAL_S": "1",
-            "SAASLLM_SEND_TIMEOUT_S": "2",
-            "SAASLLM_LOG_LEVEL": "warning",
-            **(env or {}),
-        }
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "saasllm_server.cli",
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--config",
-                    str(config_path),
-                    "--database-url",
-                    database_url,
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=full_env,
-            )
-        gateway = cls(f"http://127.0.0.1:{port}", database_url, process, log_path)
-        gateway.wait_ready()
-        return gateway
-
-    def wait_ready(self, timeout: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gateway exited: {self.log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"gateway not ready in {timeout}s: {self.log_path.read_text()[-3000:]}")
+        url = f"http://127.0.0.1:{port}"
+        child = ChildProcess.start_sync(
+            f"the gateway on :{port}",
+            [
+                sys.executable,
+                "-m",
+                "saasllm_server.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--config",
+                str(config_path),
+                "--database-url",
+                database_url,
+            ],
+            ready=HttpOk(f"{url}/health"),
+            ready_timeout=READY_TIMEOUT_S,
+            log_path=workdir / f"gateway-{port}.log",
+            env={
+                "SAASLLM_ADMIN_KEY": ADMIN_KEY,
+                "SAASLLM_FIRST_CHUNK_TIMEOUT_S": "5",
+                "SAASLLM_UPSTREAM_READ_TIMEOUT_S": "4",
+                "SAASLLM_HEARTBEAT_INTERVAL_S": "1",
+                "SAASLLM_SEND_TIMEOUT_S": "2",
+                "SAASLLM_LOG_LEVEL": "warning",
+                **(env or {}),
+            },
+        )
+        return cls(url, database_url, child)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        self.child.stop_sync(grace=STOP_GRACE_S)

@@ -14,33 +14,33 @@
     and the local model does not fail on demand.
 
 Both get a random admin key, so the runner can set the demo team's balance
-before each example. Children run in their own session and get SIGTERM when
-the MkDocs process dies (``PR_SET_PDEATHSIG``), so an interrupted build leaves
-no gateway or model behind.
+before each example. Every child runs under ``saasllm_testing.supervisor``: its
+own session, SIGTERM when the MkDocs process dies, a log whose tail explains a
+failed start, so an interrupted build leaves no gateway or model behind.
 """
 
 from __future__ import annotations
 
 import atexit
-import contextlib
-import ctypes
 import os
 import secrets
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
+
+from saasllm_testing.fake import FakeUpstreamProcess
+from saasllm_testing.ports import port_in_use
+from saasllm_testing.supervisor import ChildProcess, ChildStartError, HttpOk
 
 DEMO_PORT = 8003
 FAULTS_PORT = 8004
@@ -48,7 +48,9 @@ TEAM_ID = "acme-corp"
 TEAM_KEY = "sk-your-key"
 UPSTREAM_ENV = "SAASLLM_DOCS_UPSTREAM"
 _READY_TIMEOUT_S = 120.0
-_PR_SET_PDEATHSIG = 1
+_FAKE_READY_TIMEOUT_S = 30.0
+_STOP_GRACE_S = 15.0
+"""The demo stops its model on SIGTERM before it exits; give it time to."""
 
 
 class GatewayStartError(RuntimeError):
@@ -63,106 +65,48 @@ def upstream_mode() -> str:
     return mode
 
 
-def _die_with_parent() -> None:
-    """``preexec_fn``: SIGTERM this child when the process that spawned it dies (Linux)."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+def _start_gateway(
+    name: str,
+    command: list[str],
+    *,
+    port: int,
+    admin_key: str,
+    log_path: Path,
+    cwd: Path,
+    env: Mapping[str, str],
+) -> ChildProcess:
+    """Start a gateway and prove that the one answering on ``port`` is ours.
 
-
-def _port_in_use(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class Child:
-    """One child process with its log file, stopped by SIGTERM to its whole session."""
-
-    name: str
-    url: str
-    command: list[str]
-    log_path: Path
-    env: dict[str, str] = field(default_factory=dict)
-    cwd: Path | None = None
-    process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                self.command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, **self.env},
-                cwd=self.cwd,
-                start_new_session=True,
-                preexec_fn=_die_with_parent,
-            )
-
-    def log_tail(self, limit: int = 3000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-limit:]
-        except OSError:
-            return ""
-
-    def wait_healthy(self, timeout: float = _READY_TIMEOUT_S, admin_key: str | None = None) -> None:
-        """Poll ``GET /health`` until 200; raise with the log tail if it exits or times out.
-
-        With ``admin_key``, also prove that the process answering is this child (another
-        gateway may have taken the port in the meantime): only ours knows the key.
-        """
-        assert self.process is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise GatewayStartError(
-                    f"{self.name} exited with rc {self.process.returncode} before it was "
-                    f"healthy:\n{self.log_tail()}"
-                )
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    if admin_key is None or self._answers_to(admin_key):
-                        return
-                    self.stop()
-                    raise GatewayStartError(
-                        f"another process answers on {self.url}, not {self.name}:\n"
-                        f"{self.log_tail()}"
-                    )
-            time.sleep(0.25)
-        self.stop()
-        raise GatewayStartError(f"{self.name} not healthy after {timeout:g} s:\n{self.log_tail()}")
-
-    def _answers_to(self, admin_key: str) -> bool:
-        response = httpx.get(
-            f"{self.url}/admin/model-groups",
-            headers={"Authorization": f"Bearer {admin_key}"},
-            timeout=5,
+    Another gateway may have taken the port since it was checked; only ours
+    knows ``admin_key``.
+    """
+    url = f"http://127.0.0.1:{port}"
+    try:
+        child = ChildProcess.start_sync(
+            name,
+            command,
+            ready=HttpOk(f"{url}/health"),
+            ready_timeout=_READY_TIMEOUT_S,
+            log_path=log_path,
+            env=env,
+            cwd=cwd,
         )
-        return response.status_code == 200
+    except ChildStartError as exc:
+        raise GatewayStartError(str(exc)) from exc
+    if not _answers_to(url, admin_key):
+        tail = child.log_tail()
+        child.stop_sync(grace=_STOP_GRACE_S)
+        raise GatewayStartError(f"another process answers on {url}, not {name}:\n{tail}")
+    return child
 
-    def stop(self, grace: float = 15.0) -> None:
-        """SIGTERM (the demo then stops its model), then SIGKILL the session if needed."""
-        process = self.process
-        if process is None or process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(grace)
-        # Whatever is left in the session (the demo's model child, say) goes too.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(5)
+
+def _answers_to(url: str, admin_key: str) -> bool:
+    response = httpx.get(
+        f"{url}/admin/model-groups",
+        headers={"Authorization": f"Bearer {admin_key}"},
+        timeout=5,
+    )
+    return response.status_code == 200
 
 
 @dataclass
@@ -198,7 +142,7 @@ class Gateways:
     """The docs build's gateways: started together, stopped together (idempotent)."""
 
     def __init__(self) -> None:
-        self._children: list[Child] = []
+        self._children: list[ChildProcess | FakeUpstreamProcess] = []
         self._gateways: dict[str, Gateway] = {}
         self._workdir: Path | None = None
         self._faults_config: dict[str, Any] | None = None
@@ -226,7 +170,7 @@ class Gateways:
     def start(self, log: Callable[[str], None] = lambda message: None) -> None:
         if self.running:
             return
-        busy = [port for port in (DEMO_PORT, FAULTS_PORT) if _port_in_use(port)]
+        busy = [port for port in (DEMO_PORT, FAULTS_PORT) if port_in_use(port)]
         if busy:
             raise GatewayStartError(
                 f"port(s) {busy} already in use on 127.0.0.1: the docs build runs its own "
@@ -252,55 +196,47 @@ class Gateways:
         command += ["--db", str(demo_dir / "demo.db")]
         if mode == "fake":
             command.append("--fake")
-        child = Child(
-            name="the demo gateway",
-            url=f"http://127.0.0.1:{DEMO_PORT}",
-            command=command,
-            log_path=self._workdir / "demo.log",
-            env={"SAASLLM_ADMIN_KEY": admin_key, "SAASLLM_LOG_LEVEL": "warning"},
-            cwd=demo_dir,
-        )
-        log(f"starting {' '.join(command[1:])} (log: {child.log_path})")
+        log_path = self._workdir / "demo.log"
+        log(f"starting {' '.join(command[1:])} (log: {log_path})")
         started = time.monotonic()
+        child = _start_gateway(
+            "the demo gateway",
+            command,
+            port=DEMO_PORT,
+            admin_key=admin_key,
+            log_path=log_path,
+            cwd=demo_dir,
+            env={"SAASLLM_ADMIN_KEY": admin_key, "SAASLLM_LOG_LEVEL": "warning"},
+        )
         self._children.append(child)
-        child.start()
-        child.wait_healthy(admin_key=admin_key)
         log(f"demo gateway healthy after {time.monotonic() - started:.1f} s")
         label = (
             "the fake upstream (deterministic)"
             if mode == "fake"
             else "SmolLM2-135M-Instruct, the local model"
         )
-        self._gateways["demo"] = Gateway("demo", child.url, admin_key, label)
+        self._gateways["demo"] = Gateway("demo", f"http://127.0.0.1:{DEMO_PORT}", admin_key, label)
 
     def _start_faults(self, log: Callable[[str], None]) -> None:
         assert self._workdir is not None
-        fake_port = _free_port()
-        fake = Child(
-            name="the fake upstream",
-            url=f"http://127.0.0.1:{fake_port}",
-            command=[
-                sys.executable,
-                "-m",
-                "saasllm_server.upstreams.fake",
-                "--port",
-                str(fake_port),
-                "--delay-ms",
-                "20",
-            ],
-            log_path=self._workdir / "fake-upstream.log",
-        )
+        try:
+            fake = FakeUpstreamProcess.start_sync(
+                delay_ms=20,
+                ready_timeout=_FAKE_READY_TIMEOUT_S,
+                log_path=self._workdir / "fake-upstream.log",
+            )
+        except ChildStartError as exc:
+            raise GatewayStartError(str(exc)) from exc
         self._children.append(fake)
-        fake.start()
-        fake.wait_healthy(30)
-        self._faults_config = faults_config(f"{fake.url}/v1")
+        self._faults_config = faults_config(fake.base_url)
         config_path = self._workdir / "faults-gateway.yaml"
         config_path.write_text(yaml.safe_dump(self._faults_config, sort_keys=False))
         admin_key = "sk-admin-docs-" + secrets.token_urlsafe(16)
-        gateway = Child(
-            name="the faults gateway",
-            url=f"http://127.0.0.1:{FAULTS_PORT}",
-            command=[
+        log_path = self._workdir / "faults-gateway.log"
+        log(f"starting the faults gateway on :{FAULTS_PORT} (log: {log_path})")
+        gateway = _start_gateway(
+            "the faults gateway",
+            [
                 sys.executable,
                 "-m",
                 "saasllm_server.cli",
@@ -312,24 +248,23 @@ class Gateways:
                 "--database-url",
                 f"sqlite+aiosqlite:///{self._workdir / 'faults.db'}",
             ],
-            log_path=self._workdir / "faults-gateway.log",
-            env={
-                "SAASLLM_ADMIN_KEY": admin_key,
-                "SAASLLM_LOG_LEVEL": "warning",
-            },
+            port=FAULTS_PORT,
+            admin_key=admin_key,
+            log_path=log_path,
             cwd=self._workdir,
+            env={"SAASLLM_ADMIN_KEY": admin_key, "SAASLLM_LOG_LEVEL": "warning"},
         )
-        log(f"starting the faults gateway on :{FAULTS_PORT} (log: {gateway.log_path})")
         self._children.append(gateway)
-        gateway.start()
-        gateway.wait_healthy(admin_key=admin_key)
         self._gateways["faults"] = Gateway(
-            "faults", gateway.url, admin_key, "the fake upstream's fault models"
+            "faults",
+            f"http://127.0.0.1:{FAULTS_PORT}",
+            admin_key,
+            "the fake upstream's fault models",
         )
 
     def stop(self) -> None:
         while self._children:
-            self._children.pop().stop()
+            self._children.pop().stop_sync(grace=_STOP_GRACE_S)
         self._gateways.clear()
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)

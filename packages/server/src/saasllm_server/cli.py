@@ -10,20 +10,24 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from saasllm_server.operator_cli import add_operator_commands
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 # uvicorn, the app and litellm are imported inside serve() and demo(): the operator
 # commands only talk HTTP and should not wait seconds for a server they never start.
 
 
-def _run(app: object, host: str, port: int) -> None:
+def _run(app: FastAPI, host: str, port: int) -> None:
     import uvicorn
 
     loop = "uvloop" if _has("uvloop") else "asyncio"
     http = "httptools" if _has("httptools") else "h11"
     uvicorn.run(
-        app,  # type: ignore[arg-type]
+        app,
         host=host,
         port=port,
         loop=loop,
@@ -57,24 +61,20 @@ def serve(args: argparse.Namespace) -> None:
 
 def demo(args: argparse.Namespace) -> None:
     from saasllm_server.app import create_app
-    from saasllm_server.demo import DEMO_KEY, DEMO_TEAM, demo_config
+    from saasllm_server.demo import (
+        DEMO_KEY,
+        DEMO_TEAM,
+        DemoUnavailable,
+        DemoUpstreamFailed,
+        demo_config,
+        start_demo_upstream,
+    )
     from saasllm_server.settings import Settings
 
-    if args.fake:
-        from saasllm_server.upstreams.fake import FakeUpstreamProcess
-
-        upstream: object = FakeUpstreamProcess.start_sync()
-        base_url, model, member = upstream.base_url, "fake", "fake"  # type: ignore[attr-defined]
-    else:
-        from saasllm_server.upstreams.local_model import LocalModelProcess, LocalModelUnavailable
-
-        try:
-            upstream = LocalModelProcess.start_sync(threads=args.threads)
-        except LocalModelUnavailable as exc:
-            sys.exit(f"saasllm demo: {exc}\n(or run `saasllm-server demo --fake`)")
-        base_url = upstream.base_url
-        model = upstream.alias
-        member = "smollm2-135m"
+    try:
+        upstream = start_demo_upstream(fake=args.fake, threads=args.threads)
+    except (DemoUnavailable, DemoUpstreamFailed) as exc:
+        sys.exit(f"saasllm demo: {exc}")
     label = "fake (deterministic)" if args.fake else "SmolLM2-135M (local, offline)"
     try:
         db_path = (
@@ -86,16 +86,16 @@ def demo(args: argparse.Namespace) -> None:
             admin_key=admin_key,
             config_file=None,
         )
-        config = demo_config(base_url, model, member=member)
+        config = demo_config(upstream.base_url, upstream.alias, member=upstream.alias)
         print(
             f"saasllm demo on http://{args.host}:{args.port}  team={DEMO_TEAM} key={DEMO_KEY}\n"
             f"  upstream: {label}"
-            f" at {base_url}\n  database: {db_path}\n  admin key: {admin_key}",
+            f" at {upstream.base_url}\n  database: {db_path}\n  admin key: {admin_key}",
             flush=True,
         )
-        _run(create_app(settings, config, on_shutdown=[upstream.stop_sync]), args.host, args.port)  # type: ignore[attr-defined]
+        _run(create_app(settings, config, on_shutdown=[upstream.stop_sync]), args.host, args.port)
     finally:
-        upstream.stop_sync()  # type: ignore[attr-defined]
+        upstream.stop_sync()
 
 
 def build_parser() -> argparse.ArgumentParser:

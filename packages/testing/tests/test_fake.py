@@ -15,7 +15,7 @@ import openai
 import pytest
 from pydantic import BaseModel, Field
 
-from saasllm_server.upstreams.fake import (
+from saasllm_testing.fake import (
     ANSWERS,
     BAD_JSON,
     FakeUpstreamProcess,
@@ -26,7 +26,7 @@ from saasllm_server.upstreams.fake import (
     start_fake_upstream,
     tokens_for,
 )
-from saasllm_server.upstreams.local_model import ServiceStartError
+from saasllm_testing.supervisor import ChildExitedEarly
 
 POEM = "Write a short poem about Python"
 BLOG = "Write a technical blog post about microservices (500 words)"
@@ -485,7 +485,7 @@ async def test_async_process_start_and_start_failure() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        with pytest.raises(ServiceStartError, match="exited with rc"):
+        with pytest.raises(ChildExitedEarly, match="exited with rc"):
             await FakeUpstreamProcess.start(port=port, ready_timeout=15)
 
 
@@ -494,7 +494,7 @@ def test_sync_start_failure_is_typed_and_quotes_stderr() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        with pytest.raises(ServiceStartError, match=r"(?s)exited with rc 1.*stderr tail"):
+        with pytest.raises(ChildExitedEarly, match=r"(?s)exited with rc 1.*log tail"):
             FakeUpstreamProcess.start_sync(port=port, ready_timeout=15)
 
 

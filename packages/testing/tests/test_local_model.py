@@ -13,15 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from saasllm_server.upstreams.local_model import (
+from saasllm_testing.local_model import (
     MODEL_ENV,
     LocalModelProcess,
     LocalModelUnavailable,
-    ServiceStartError,
     find_model_path,
     local_model_available,
-    parse_ready_line,
 )
+from saasllm_testing.supervisor import ChildExitedEarly
 
 
 @pytest.fixture(scope="module")
@@ -83,16 +82,10 @@ async def test_a_corrupt_model_file_fails_to_start_with_a_typed_error(
 ) -> None:
     corrupt = tmp_path / "corrupt.gguf"
     corrupt.write_bytes(b"not a gguf file")
-    with pytest.raises(ServiceStartError, match=r"(?s)before READY.*Failed to init server"):
+    with pytest.raises(
+        ChildExitedEarly, match=r"(?s)before it printed its READY line.*Failed to init server"
+    ):
         await LocalModelProcess.start(model_path=corrupt, ready_timeout=30)
-
-
-def test_ready_line_parsing() -> None:
-    assert parse_ready_line("READY http://127.0.0.1:8080\n") == "http://127.0.0.1:8080"
-    assert parse_ready_line(b"READY http://127.0.0.1:8080/ load_s=0.9") == "http://127.0.0.1:8080"
-    assert parse_ready_line("llama.cpp: loading model") is None
-    assert parse_ready_line("READY") is None
-    assert parse_ready_line("READY soon") is None
 
 
 def test_a_missing_model_file_is_a_typed_error(

@@ -1,0 +1,3 @@
+from saasllm_testing.fake.cli import main
+
+main()

@@ -1,0 +1,3 @@
+from saasllm_testing.local_model.cli import main
+
+main()
