@@ -231,12 +231,13 @@ class ChildProcess:
         """:meth:`start_sync` for async callers; the wait runs in a worker thread.
 
         The child is spawned in the calling thread, so it is tied to the event
-        loop's thread rather than to a pool thread. Cancelling stops it.
+        loop's thread rather than to a pool thread. Cancelling stops it (from a
+        thread of its own: a cancelled task should not wait for a process to die).
         """
         child = cls._spawn(name, argv, log_path=log_path, env=env, cwd=cwd)
         try:
             await asyncio.to_thread(child._await_ready, ready, ready_timeout)
-        except asyncio.CancelledError:
+        except BaseException:
             threading.Thread(target=child.stop_sync, args=(0,), daemon=True).start()
             raise
         return child
