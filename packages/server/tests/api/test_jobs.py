@@ -125,11 +125,16 @@ def test_no_credits_blocks_job_creation_and_calls(gateway: GatewayProcess, admin
         create = client.post("/api/jobs/create", json={"job_type": "x"})
         assert create.status_code == 403
         assert create.json()["error"]["code"] == "insufficient_credits"
-        # Completing with nothing to pay with is refused, and the job stays open.
+        # Completing with nothing to pay with still closes the job: the charge is debt,
+        # and the team starts nothing more until it is paid.
         done = client.post(f"/api/jobs/{job_id}/complete", json={"status": "completed"})
-        assert done.status_code == 403
-        assert client.get(f"/api/jobs/{job_id}").json()["status"] == "pending"
-    assert admin.balance(team.team_id) == 0
+        assert done.status_code == 200, done.text
+        assert done.json()["credits_remaining"] == -1
+        assert client.get(f"/api/jobs/{job_id}").json()["status"] == "completed"
+        again = client.post("/api/jobs/create", json={"job_type": "x"})
+        assert again.json()["error"]["code"] == "insufficient_credits"
+    assert admin.balance(team.team_id) == -1
+    assert admin.get_team(team.team_id)["debt"] == 1
 
 
 def test_model_and_model_group_are_the_same_field(client: httpx.Client) -> None:
