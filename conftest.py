@@ -6,26 +6,17 @@ sockets exactly as users do.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import saasllm_testing.fake
-import saasllm_testing.local_model
 from saasllm_testing.fake import FakeUpstreamProcess
 from saasllm_testing.local_model import LocalModelProcess, local_model_available
 from tests.support import services
 from tests.support.gateway import GatewayProcess, test_config
 from tests.support.tenants import Admin, TeamHandle
-
-# Transitional: the fake and the local model moved to saasllm_testing; these aliases keep
-# test modules that still import them from their old place in the server working until
-# they are updated (then delete this block and the two plain imports above).
-sys.modules.setdefault("saasllm_server.upstreams.fake", saasllm_testing.fake)
-sys.modules.setdefault("saasllm_server.upstreams.local_model", saasllm_testing.local_model)
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def docs_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     """The repository's site, built strictly on the real local model (once per session)."""
-    from saasllm_server.upstreams.local_model import local_model_available
+    from saasllm_testing.local_model import local_model_available
 
     if not local_model_available():
         services.unavailable(

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from saasllm import SaaSLLMClient
 from saasllm_server.storage.tables import jobs
-from saasllm_server.upstreams.fake import answer_text, tokens_for
+from saasllm_testing.fake import answer_text, tokens_for
 from tests.support import db
 from tests.support.gateway import GatewayProcess
 from tests.support.tenants import Admin

@@ -17,7 +17,7 @@ import pytest
 
 import saasllm
 from saasllm import SaaSLLMClient, SyncSaaSLLMClient
-from saasllm_server.upstreams.fake import answer_text, count_prompt_tokens, tokens_for
+from saasllm_testing.fake import answer_text, count_prompt_tokens, tokens_for
 from tests.support.gateway import GatewayProcess
 from tests.support.tenants import Admin, TeamHandle
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from saasllm import SaaSLLMClient
-from saasllm_server.upstreams.fake import tokens_for
+from saasllm_testing.fake import tokens_for
 from tests.support import db
 from tests.support.gateway import GatewayProcess
 from tests.support.netfault import CuttableProxy

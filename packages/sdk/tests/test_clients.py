@@ -10,20 +10,26 @@ import inspect
 import re
 import time
 import uuid
+from types import ModuleType
 from typing import Any, ClassVar
 
 import httpx
 import pytest
 from pydantic import BaseModel, ValidationError, field_validator
 
+import saasllm._api_client
 import saasllm._client
+import saasllm._stream
+import saasllm._sync_api_client
 import saasllm._sync_client
+import saasllm._sync_stream
 from packages.sdk.tests.sdk_testkit import (
     MESSAGES,
     POEM,
     Client,
     ClientFactory,
     FakeStats,
+    FlakyProxy,
     LateListener,
     Recorder,
     captive_portal,
@@ -49,7 +55,7 @@ from saasllm import (
     UpstreamTimeoutError,
 )
 from saasllm._base import BaseClient
-from saasllm_server.upstreams.fake import BAD_JSON, answer_text, example_from_schema, tokens_for
+from saasllm_testing.fake import BAD_JSON, answer_text, example_from_schema, tokens_for
 from tests.support.gateway import GatewayProcess
 from tests.support.tenants import Admin, TeamHandle
 
@@ -112,25 +118,14 @@ async def test_idempotency_key_is_reused_across_retries(
 ) -> None:
     """The first attempt is refused at the socket; the retry reaches the gateway."""
     port = LateListener(sqlite_gateway.url)
-    if make_client.kind == "async":
 
-        async def open_on_retry(request: httpx.Request) -> None:
-            if request.headers["x-saasllm-retry-count"] == "1":
-                port.open()
+    def open_on_retry(request: httpx.Request) -> None:
+        if request.headers["x-saasllm-retry-count"] == "1":
+            port.open()
 
-        http: Any = httpx.AsyncClient(
-            event_hooks={"request": [recorder.on_request_async, open_on_retry]}
-        )
-        client: Client = SaaSLLMClient(port.url, team.team_id, team.key, http_client=http)
-    else:
-
-        def open_on_retry_sync(request: httpx.Request) -> None:
-            if request.headers["x-saasllm-retry-count"] == "1":
-                port.open()
-
-        http = httpx.Client(event_hooks={"request": [recorder.on_request, open_on_retry_sync]})
-        client = SyncSaaSLLMClient(port.url, team.team_id, team.key, http_client=http)
+    make_client.request_hooks.append(open_on_retry)
     try:
+        client = make_client(port.url, team)
         job_id = await resolve(client.create_job("demo"))
         assert recorder.retry_counts() == ["0", "1"]
         keys = {r.headers["idempotency-key"] for r in recorder.requests}
@@ -141,8 +136,53 @@ async def test_idempotency_key_is_reused_across_retries(
         await resolve(client.create_job("demo"))
         assert recorder.requests[-1].headers["idempotency-key"] not in keys
     finally:
-        await resolve(http.aclose() if isinstance(http, httpx.AsyncClient) else http.close())
         port.close()
+
+
+async def test_lost_answers_are_resent_only_where_repeating_is_harmless(
+    make_client: ClientFactory,
+    recorder: Recorder,
+    sqlite_gateway: GatewayProcess,
+    admin: Admin,
+    team: TeamHandle,
+) -> None:
+    """Jobs carry an Idempotency-Key and reads change nothing: resent after a lost answer.
+    An LLM call that reached the gateway may have cost tokens: resent only after a
+    "try again" status, which comes before the first byte and charges nothing."""
+    proxy = FlakyProxy(sqlite_gateway.url)
+    try:
+        client = make_client(proxy.url, team, max_retries=1)
+        proxy.fail("drop")
+        job_id = await resolve(client.create_job("demo"))
+        assert recorder.retry_counts() == ["0", "1"]
+        jobs = admin.http.get("/admin/jobs", params={"team_id": team.team_id}).json()["data"]
+        assert [j["job_id"] for j in jobs] == [job_id]
+
+        recorder.clear()
+        proxy.fail("drop")
+        with pytest.raises(APIConnectionError) as lost:
+            await resolve(client.chat(job_id, MESSAGES))
+        assert isinstance(lost.value.__cause__, httpx.RemoteProtocolError)
+        assert recorder.retry_counts() == ["0"]
+
+        for fault, call in [
+            ("503", lambda: client.chat(job_id, MESSAGES)),
+            ("503", lambda: client.chat_stream(job_id, MESSAGES).until_done()),
+            ("drop", lambda: client.get_job(job_id)),
+        ]:
+            recorder.clear()
+            proxy.fail(fault)
+            await resolve(call())
+            assert recorder.retry_counts() == ["0", "1"]
+
+        recorder.clear()
+        proxy.fail("drop")
+        result = await resolve(client.complete_job(job_id))
+        assert recorder.retry_counts() == ["0", "1"]
+        assert result.credits_charged == 1
+        assert admin.balance(team.team_id) == 99 == result.credits_remaining
+    finally:
+        proxy.close()
 
 
 async def test_chat_sends_no_idempotency_key(client: Client, recorder: Recorder) -> None:
@@ -172,7 +212,7 @@ async def test_job_id_falls_back_to_current_job(client: Client, recorder: Record
         f"/api/jobs/{job_id}",
         f"/api/jobs/{job_id}/complete",
     ]
-    assert recorder.body() == {"status": "completed", "metadata": None, "result": {"ok": True}}
+    assert recorder.body() == {"status": "completed", "result": {"ok": True}}
     assert isinstance(result, JobResult)
     assert result.status == "completed"
     assert result.total_calls == 1
@@ -187,7 +227,7 @@ async def test_complete_other_job_keeps_current(client: Client, recorder: Record
     assert result.status == "failed"
     assert result.credit_applied is False
     assert client.current_job_id == second
-    assert recorder.body() == {"status": "failed", "metadata": {"why": "x"}, "result": None}
+    assert recorder.body() == {"status": "failed", "metadata": {"why": "x"}}
 
 
 async def test_job_ids_are_url_quoted(client: Client, recorder: Recorder) -> None:
@@ -295,11 +335,10 @@ async def test_403_insufficient_credits_is_not_retried(
     with pytest.raises(InsufficientCreditsError) as caught:
         await resolve(client.chat(job_id, MESSAGES))
     check_status_error(caught.value, 403, "insufficient_credits", recorder)
-    recorder.clear()
-    with pytest.raises(InsufficientCreditsError) as caught:
-        await resolve(client.complete_job(job_id, "completed"))
-    check_status_error(caught.value, 403, "insufficient_credits", recorder)
-    assert client.current_job_id == job_id
+    # New work is refused, but the job already held its price: completing it settles.
+    result = await resolve(client.complete_job(job_id, "completed"))
+    assert result.status == "completed"
+    assert client.current_job_id is None
 
 
 async def test_403_model_group_not_allowed_is_not_retried(
@@ -583,24 +622,26 @@ async def test_own_http_client_closed_borrowed_one_not(
     assert own._http.is_closed
 
 
-def test_sync_and_async_share_the_policy_code() -> None:
+@pytest.mark.parametrize(
+    ("source", "twin"),
+    [
+        (saasllm._api_client, saasllm._sync_api_client),
+        (saasllm._client, saasllm._sync_client),
+        (saasllm._stream, saasllm._sync_stream),
+    ],
+)
+def test_sync_and_async_share_everything_but_the_io(source: ModuleType, twin: ModuleType) -> None:
+    """A name both flavours import is the same object: only I/O shells are twinned."""
     shared = [
-        "is_retryable_exception",
-        "is_retryable_status",
-        "parse_retry_after",
-        "retry_delay",
-        "attempt_headers",
-        "chat_body",
-        "complete_job_body",
-        "create_job_body",
-        "parse_response",
-        "status_error_from_response",
-        "wrap_transport_error",
-        "check_answer",
-        "response_format_for",
+        name
+        for name, value in vars(source).items()
+        if not name.startswith("__")
+        and name in vars(twin)
+        and getattr(value, "__module__", source.__name__) != source.__name__
     ]
+    assert shared
     for name in shared:
-        assert getattr(saasllm._client, name) is getattr(saasllm._sync_client, name), name
+        assert getattr(source, name) is getattr(twin, name), name
     assert issubclass(SaaSLLMClient, BaseClient)
     assert issubclass(SyncSaaSLLMClient, BaseClient)
 

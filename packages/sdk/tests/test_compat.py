@@ -22,7 +22,7 @@ from saasllm import (
     SyncSaasLiteLLMClient,
     SyncSaaSLLMClient,
 )
-from saasllm_server.upstreams.fake import (
+from saasllm_testing.fake import (
     answer_text,
     count_prompt_tokens,
     example_from_schema,

@@ -46,7 +46,7 @@ from saasllm import (
     UpstreamError,
     UpstreamTimeoutError,
 )
-from saasllm_server.upstreams.fake import (
+from saasllm_testing.fake import (
     answer_text,
     count_prompt_tokens,
     example_from_schema,

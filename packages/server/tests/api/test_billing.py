@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from saasllm_server.upstreams.fake import count_prompt_tokens, tokens_for
+from saasllm_testing.fake import count_prompt_tokens, tokens_for
 from tests.support import db
 from tests.support.gateway import GatewayProcess
 from tests.support.tenants import Admin, TeamHandle

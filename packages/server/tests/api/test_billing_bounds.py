@@ -8,7 +8,7 @@ import math
 
 import httpx
 
-from saasllm_server.upstreams.fake import count_prompt_tokens, tokens_for
+from saasllm_testing.fake import count_prompt_tokens, tokens_for
 from tests.support.gateway import GatewayProcess
 from tests.support.tenants import Admin, TeamHandle
 

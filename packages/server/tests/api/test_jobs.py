@@ -7,7 +7,7 @@ import uuid
 import httpx
 import pytest
 
-from saasllm_server.upstreams.fake import answer_text
+from saasllm_testing.fake import answer_text
 from tests.support.gateway import GatewayProcess
 from tests.support.tenants import Admin, TeamHandle
 

@@ -8,7 +8,7 @@ import httpx
 import openai
 import pytest
 
-from saasllm_server.upstreams.fake import answer_text, tokens_for
+from saasllm_testing.fake import answer_text, tokens_for
 from tests.support import db
 from tests.support.gateway import GatewayProcess
 from tests.support.tenants import Admin

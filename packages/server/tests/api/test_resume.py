@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import orjson
 
-from saasllm_server.upstreams.fake import tokens_for
+from saasllm_testing.fake import tokens_for
 from tests.support import db
 from tests.support.gateway import GatewayProcess
 from tests.support.tenants import Admin

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from saasllm_server.upstreams.fake import answer_text
+from saasllm_testing.fake import answer_text
 from tests.support import db
 from tests.support.gateway import GatewayProcess
 from tests.support.tenants import Admin
