@@ -4,9 +4,10 @@ The SDK under test talks to a real gateway process (``tests.support.gateway``)
 whose answers come from the real fake upstream. Nothing here stands in for the
 gateway: the helpers record what the SDK sent (httpx event hooks on the
 ``http_client`` a test passes in), read the fake upstream's counters, build
-gateway configurations, and provide the two network conditions a gateway
-cannot: a port that refuses connections and then starts forwarding to the
-gateway, and a third-party proxy that answers HTML.
+gateway configurations, and provide the network conditions a gateway cannot:
+a port that refuses connections and then starts forwarding to the gateway, a
+third-party server that answers HTML, and a proxy that answers 503 itself or
+loses the gateway's answer.
 
 ``chunk``/``usage_chunk`` build wire dicts for the pure accumulator tests.
 """
@@ -20,7 +21,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -28,11 +29,19 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from saasllm import AsyncChatStream, ChatStream, SaaSLLMClient, SyncSaaSLLMClient
-from tests.support.gateway import GatewayProcess, test_config
+from saasllm import (
+    AsyncChatStream,
+    ChatStream,
+    SaaSLLMAdmin,
+    SaaSLLMClient,
+    SyncSaaSLLMAdmin,
+    SyncSaaSLLMClient,
+)
+from tests.support.gateway import ADMIN_KEY, GatewayProcess, test_config
 from tests.support.tenants import TEST_GROUPS, TeamHandle
 
 Client = SaaSLLMClient | SyncSaaSLLMClient
+AdminClient = SaaSLLMAdmin | SyncSaaSLLMAdmin
 Stream = AsyncChatStream | ChatStream
 
 POEM = "Write a short poem about Python"
@@ -95,14 +104,8 @@ class Recorder:
     def on_request(self, request: httpx.Request) -> None:
         self.requests.append(request)
 
-    async def on_request_async(self, request: httpx.Request) -> None:
-        self.on_request(request)
-
     def on_response(self, response: httpx.Response) -> None:
         self.responses.append(response)
-
-    async def on_response_async(self, response: httpx.Response) -> None:
-        self.on_response(response)
 
     def clear(self) -> None:
         self.requests.clear()
@@ -121,35 +124,56 @@ class Recorder:
         return [r for r in self.responses if r.request.url.path.endswith("/llm-call-stream")]
 
 
+RequestHook = Callable[[httpx.Request], None]
+
+
 class ClientFactory:
     """Real clients of one kind (async or sync) whose requests a ``Recorder`` sees.
 
-    The SDK does not close an ``http_client`` it was given; :meth:`aclose` does.
+    ``request_hooks`` run on every request the clients made from now on send
+    (after the recorder's). The SDK does not close an ``http_client`` it was
+    given; :meth:`aclose` does.
     """
 
     def __init__(self, kind: str, recorder: Recorder) -> None:
         self.kind = kind
         self.recorder = recorder
+        self.request_hooks: list[RequestHook] = [recorder.on_request]
         self._http: list[httpx.Client | httpx.AsyncClient] = []
 
-    def __call__(self, base_url: str, team: TeamHandle, **options: Any) -> Client:
+    def _http_client(self) -> httpx.Client | httpx.AsyncClient:
+        hooks = list(self.request_hooks)
+        http: httpx.Client | httpx.AsyncClient
         if self.kind == "async":
-            ahttp = httpx.AsyncClient(
-                event_hooks={
-                    "request": [self.recorder.on_request_async],
-                    "response": [self.recorder.on_response_async],
-                }
+
+            async def on_request(request: httpx.Request) -> None:
+                for hook in hooks:
+                    hook(request)
+
+            async def on_response(response: httpx.Response) -> None:
+                self.recorder.on_response(response)
+
+            http = httpx.AsyncClient(
+                event_hooks={"request": [on_request], "response": [on_response]}
             )
-            self._http.append(ahttp)
-            return SaaSLLMClient(base_url, team.team_id, team.key, http_client=ahttp, **options)
-        http = httpx.Client(
-            event_hooks={
-                "request": [self.recorder.on_request],
-                "response": [self.recorder.on_response],
-            }
-        )
+        else:
+            http = httpx.Client(
+                event_hooks={"request": hooks, "response": [self.recorder.on_response]}
+            )
         self._http.append(http)
+        return http
+
+    def __call__(self, base_url: str, team: TeamHandle, **options: Any) -> Client:
+        http = self._http_client()
+        if isinstance(http, httpx.AsyncClient):
+            return SaaSLLMClient(base_url, team.team_id, team.key, http_client=http, **options)
         return SyncSaaSLLMClient(base_url, team.team_id, team.key, http_client=http, **options)
+
+    def admin(self, base_url: str, admin_key: str = ADMIN_KEY, **options: Any) -> AdminClient:
+        http = self._http_client()
+        if isinstance(http, httpx.AsyncClient):
+            return SaaSLLMAdmin(base_url, admin_key, http_client=http, **options)
+        return SyncSaaSLLMAdmin(base_url, admin_key, http_client=http, **options)
 
     async def aclose(self) -> None:
         for http in self._http:
@@ -347,6 +371,17 @@ def _pipe(src: socket.socket, dst: socket.socket) -> None:
         dst.shutdown(socket.SHUT_WR)
 
 
+@contextlib.contextmanager
+def _serving(server: ThreadingHTTPServer) -> Iterator[str]:
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 class _PortalHandler(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         length = int(self.headers.get("content-length") or 0)
@@ -367,11 +402,83 @@ class _PortalHandler(BaseHTTPRequestHandler):
 @contextlib.contextmanager
 def captive_portal() -> Iterator[str]:
     """A third-party HTTP server between the client and the gateway that answers 200 HTML."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _PortalHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with _serving(ThreadingHTTPServer(("127.0.0.1", 0), _PortalHandler)) as url:
+        yield url
+
+
+# Headers that belong to one connection, not to the request or the answer.
+_HOP_BY_HOP = {"connection", "keep-alive", "host", "content-length", "transfer-encoding"}
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _relay(self) -> None:
+        assert isinstance(self.server, _ProxyServer)
+        proxy = self.server.proxy
+        body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        fault = proxy.next_fault()
+        if fault == "503":
+            self.close_connection = True
+            self._answer(503, {"Retry-After": "0", "Connection": "close"}, b"overloaded")
+            return
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+        answer = proxy.http.request(
+            self.command, proxy.target + self.path, headers=headers, content=body
+        )
+        if fault == "drop":
+            # The gateway acted on the request; its answer never reaches the client.
+            self.close_connection = True
+            return
+        kept = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
+        self._answer(answer.status_code, kept, answer.content)
+
+    def _answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _relay
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _ProxyServer(ThreadingHTTPServer):
+    proxy: FlakyProxy
+
+
+class FlakyProxy:
+    """A third-party HTTP proxy in front of the gateway that fails the next requests.
+
+    :meth:`fail` queues one fault per coming request: ``"503"`` is answered by the
+    proxy itself with ``Retry-After: 0`` (an overloaded load balancer; the gateway
+    never sees it); ``"drop"`` reaches the gateway, which acts on it, and then the
+    connection closes without the answer (a lost answer). Requests after the queue
+    runs dry are relayed as they are. Answers are relayed whole, so no streams.
+    """
+
+    def __init__(self, target_url: str) -> None:
+        self.target = target_url
+        self.http = httpx.Client(timeout=30)
+        self._faults: list[str] = []
+        self._lock = threading.Lock()
+        server = _ProxyServer(("127.0.0.1", 0), _ProxyHandler)
+        server.proxy = self
+        self._stack = contextlib.ExitStack()
+        self.url = self._stack.enter_context(_serving(server))
+
+    def fail(self, *faults: str) -> None:
+        with self._lock:
+            self._faults[:] = faults
+
+    def next_fault(self) -> str | None:
+        with self._lock:
+            return self._faults.pop(0) if self._faults else None
+
+    def close(self) -> None:
+        self._stack.close()
+        self.http.close()

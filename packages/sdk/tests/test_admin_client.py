@@ -17,7 +17,15 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from packages.sdk.tests.sdk_testkit import MESSAGES, LateListener, Recorder, resolve
+from packages.sdk.tests.sdk_testkit import (
+    MESSAGES,
+    AdminClient,
+    ClientFactory,
+    FlakyProxy,
+    LateListener,
+    Recorder,
+    resolve,
+)
 from saasllm import (
     APIConnectionError,
     AuthenticationError,
@@ -26,12 +34,14 @@ from saasllm import (
     PermissionDeniedError,
     SaaSLLMAdmin,
     SaaSLLMClient,
+    ServiceUnavailableError,
     SyncSaaSLLMAdmin,
     TeamSuspendedError,
     UnprocessableEntityError,
 )
 from saasllm_schema import (
     AdminKeyCreated,
+    JobStatus,
     KeyCreated,
     LedgerEntry,
     Organization,
@@ -42,54 +52,18 @@ from saasllm_schema import (
 from tests.support.gateway import ADMIN_KEY, GatewayProcess
 from tests.support.tenants import Admin, TeamHandle
 
-AdminClient = SaaSLLMAdmin | SyncSaaSLLMAdmin
 T = TypeVar("T")
-
-
-class AdminFactory:
-    """Real admin clients of one kind whose requests a ``Recorder`` sees."""
-
-    def __init__(self, kind: str, recorder: Recorder) -> None:
-        self.kind = kind
-        self.recorder = recorder
-        self._http: list[httpx.Client | httpx.AsyncClient] = []
-
-    def __call__(self, base_url: str, admin_key: str = ADMIN_KEY, **options: Any) -> AdminClient:
-        if self.kind == "async":
-            ahttp = httpx.AsyncClient(
-                event_hooks={
-                    "request": [self.recorder.on_request_async],
-                    "response": [self.recorder.on_response_async],
-                }
-            )
-            self._http.append(ahttp)
-            return SaaSLLMAdmin(base_url, admin_key, http_client=ahttp, **options)
-        http = httpx.Client(
-            event_hooks={
-                "request": [self.recorder.on_request],
-                "response": [self.recorder.on_response],
-            }
-        )
-        self._http.append(http)
-        return SyncSaaSLLMAdmin(base_url, admin_key, http_client=http, **options)
-
-    async def aclose(self) -> None:
-        for http in self._http:
-            if isinstance(http, httpx.AsyncClient):
-                await http.aclose()
-            else:
-                http.close()
+MakeAdmin = Callable[..., AdminClient]
 
 
 @pytest.fixture
-async def make_admin(kind: str, recorder: Recorder) -> AsyncIterator[AdminFactory]:
-    factory = AdminFactory(kind, recorder)
-    yield factory
-    await factory.aclose()
+def make_admin(make_client: ClientFactory) -> MakeAdmin:
+    """Admin clients of the parametrized kind whose requests the ``recorder`` sees."""
+    return make_client.admin
 
 
 @pytest.fixture
-def ops(make_admin: AdminFactory, sqlite_gateway: GatewayProcess) -> AdminClient:
+def ops(make_admin: MakeAdmin, sqlite_gateway: GatewayProcess) -> AdminClient:
     """An admin client of the parametrized kind with the operator's key."""
     return make_admin(sqlite_gateway.url)
 
@@ -360,30 +334,16 @@ async def test_allocate_adjust_and_refund(
         await resolve(ops.top_up(_id("missing"), 5))
 
 
-async def test_generated_idempotency_key_is_reused_across_retries(
-    make_admin: AdminFactory, recorder: Recorder, sqlite_gateway: GatewayProcess, admin: Admin
+async def test_a_lost_credit_answer_is_resent_and_applied_once(
+    make_admin: MakeAdmin, recorder: Recorder, sqlite_gateway: GatewayProcess, admin: Admin
 ) -> None:
-    """The first attempt is refused at the socket; the retry reaches the gateway."""
+    """The top-up reaches the gateway and its answer is lost; the resend, with the same
+    generated key, gets the entry the first attempt made."""
     team = admin.team(credits=10)
-    port = LateListener(sqlite_gateway.url)
-
-    def open_on_retry(request: httpx.Request) -> None:
-        recorder.on_request(request)
-        if request.headers["x-saasllm-retry-count"] == "1":
-            port.open()
-
-    async def open_on_retry_async(request: httpx.Request) -> None:
-        open_on_retry(request)
-
-    client: AdminClient
-    http: httpx.AsyncClient | httpx.Client
-    if make_admin.kind == "async":
-        http = httpx.AsyncClient(event_hooks={"request": [open_on_retry_async]})
-        client = SaaSLLMAdmin(port.url, ADMIN_KEY, http_client=http)
-    else:
-        http = httpx.Client(event_hooks={"request": [open_on_retry]})
-        client = SyncSaaSLLMAdmin(port.url, ADMIN_KEY, http_client=http)
+    proxy = FlakyProxy(sqlite_gateway.url)
     try:
+        client = make_admin(proxy.url)
+        proxy.fail("drop")
         entry = await resolve(client.top_up(team.team_id, 7, reason="retried"))
         assert recorder.retry_counts() == ["0", "1"]
         keys = {r.headers["idempotency-key"] for r in recorder.requests}
@@ -391,46 +351,74 @@ async def test_generated_idempotency_key_is_reused_across_retries(
         assert admin.balance(team.team_id) == 17
         assert [e.amount for e in (await resolve(client.ledger(team.team_id))).data] == [7, 10]
     finally:
-        if isinstance(http, httpx.AsyncClient):
-            await http.aclose()
-        else:
-            http.close()
-        port.close()
+        proxy.close()
 
 
-async def test_non_idempotent_requests_are_sent_once(
-    make_admin: AdminFactory, recorder: Recorder, sqlite_gateway: GatewayProcess
+async def test_only_what_is_safe_to_repeat_is_resent(
+    make_admin: MakeAdmin, recorder: Recorder, sqlite_gateway: GatewayProcess, org: Organization
 ) -> None:
-    """A POST without an Idempotency-Key, or a PATCH, could apply twice: never resent."""
+    """Each endpoint declares whether a repeat is harmless (``saasllm._endpoints``).
+
+    A request that never left is always resent. A change without an
+    Idempotency-Key that may have reached the gateway (a 503 from a proxy, an
+    answer lost on the way back) goes out once; reads, PUT, DELETE and credit
+    moves go out again.
+    """
     closed = LateListener(sqlite_gateway.url)  # bound, never listening: refused
     try:
-        client = make_admin(closed.url, max_retries=1)
-        calls: list[Callable[[], Any]] = [
-            lambda: client.create_team(_id("team"), "tests"),
-            lambda: client.update_team("any", name="x"),
-            lambda: client.revoke_key("key_any"),
-            lambda: client.create_admin_key("x"),
-        ]
-        for call in calls:
-            recorder.clear()
-            with pytest.raises(APIConnectionError) as caught:
-                await resolve(call())
-            assert isinstance(caught.value.__cause__, httpx.ConnectError)
-            assert recorder.retry_counts() == ["0"]
-        # Reads, PUT, DELETE and credit moves are resent.
-        resent: list[Callable[[], Any]] = [
-            lambda: client.get_team("any"),
-            lambda: client.put_model_group("any", ["m"]),
-            lambda: client.delete_model_group("any"),
-            lambda: client.top_up("any", 1),
-        ]
-        for retried in resent:
-            recorder.clear()
-            with pytest.raises(APIConnectionError):
-                await resolve(retried())
-            assert recorder.retry_counts() == ["0", "1"]
+        never_sent = make_admin(closed.url, max_retries=1)
+        recorder.clear()
+        with pytest.raises(APIConnectionError) as refused:
+            await resolve(never_sent.create_team(_id("team"), org.id))
+        assert isinstance(refused.value.__cause__, httpx.ConnectError)
+        assert recorder.retry_counts() == ["0", "1"]
     finally:
         closed.close()
+
+    proxy = FlakyProxy(sqlite_gateway.url)
+    try:
+        client = make_admin(proxy.url, max_retries=1)
+        team_id = _id("team")
+        recorder.clear()
+        proxy.fail("drop")
+        with pytest.raises(APIConnectionError) as lost:
+            await resolve(client.create_team(team_id, org.id))
+        assert isinstance(lost.value.__cause__, httpx.RemoteProtocolError)
+        assert recorder.retry_counts() == ["0"]
+        # It had applied: resending would have met a 409, or made something twice.
+        assert (await resolve(client.get_team(team_id))).id == team_id
+
+        sent_once: list[Callable[[], Any]] = [
+            lambda: client.update_team(team_id, name="x"),
+            lambda: client.suspend_team(team_id),
+            lambda: client.create_key(team_id),
+            lambda: client.create_admin_key("x"),
+        ]
+        for call in sent_once:
+            recorder.clear()
+            proxy.fail("503")
+            with pytest.raises(ServiceUnavailableError):
+                await resolve(call())
+            assert recorder.retry_counts() == ["0"]
+
+        members = (await resolve(client.get_model_group("default"))).members
+        group = _id("group")
+        resent: list[tuple[str, Callable[[], Any]]] = [
+            ("503", lambda: client.get_team(team_id)),
+            ("drop", lambda: client.list_teams(organization_id=org.id)),
+            ("drop", lambda: client.put_model_group(group, members)),
+            ("503", lambda: client.delete_model_group(group)),
+            ("drop", lambda: client.top_up(team_id, 1)),
+            ("503", lambda: client.adjust_credits(team_id, 1, reason="resent")),
+        ]
+        for fault, call in resent:
+            recorder.clear()
+            proxy.fail(fault)
+            await resolve(call())
+            assert recorder.retry_counts() == ["0", "1"], fault
+        assert (await resolve(client.get_team(team_id))).credits_remaining == 2
+    finally:
+        proxy.close()
 
 
 async def test_ledger_pages_newest_first(
@@ -513,7 +501,8 @@ async def test_usage_jobs_and_refund_of_a_job(
     assert [j.job_id for j in page.data] == [open_job, other, job_id]
     assert page.next_cursor is None
     assert recorder.requests[-1].url.params["limit"] == "50"
-    done = await resolve(ops.list_jobs(team_id=team.id, status="completed", job_type="report"))
+    completed = JobStatus.COMPLETED
+    done = await resolve(ops.list_jobs(team_id=team.id, status=completed, job_type="report"))
     assert [(j.job_id, j.user_id, j.credits_charged) for j in done.data] == [(job_id, "u1", 1)]
     assert done.data[0].completed_at is not None
     by_user = await resolve(ops.list_jobs(organization_id=org.id, user_id="u1"))
@@ -527,8 +516,9 @@ async def test_usage_jobs_and_refund_of_a_job(
     # A job's refund is bounded by its charge and happens once.
     refunded = await resolve(ops.refund(team.id, 1, reason="bad answer", job_id=job_id))
     assert (refunded.kind, refunded.job_id) == ("job_refund", job_id)
-    with pytest.raises(ConflictError):
+    with pytest.raises(ConflictError) as again:
         await resolve(ops.refund(team.id, 1, job_id=job_id))
+    assert again.value.error_code == "already_refunded"
     with pytest.raises(UnprocessableEntityError):
         await resolve(ops.refund(team.id, 5, job_id=other))
 
@@ -580,7 +570,7 @@ async def test_model_groups(ops: AdminClient, recorder: Recorder, org: Organizat
 
 
 async def test_read_scope_key_cannot_move_credits(
-    ops: AdminClient, make_admin: AdminFactory, sqlite_gateway: GatewayProcess, team: TeamHandle
+    ops: AdminClient, make_admin: MakeAdmin, sqlite_gateway: GatewayProcess, team: TeamHandle
 ) -> None:
     made = await resolve(ops.create_admin_key("dashboard", scope="read"))
     assert isinstance(made, AdminKeyCreated)
@@ -612,7 +602,7 @@ async def test_read_scope_key_cannot_move_credits(
 
 async def test_typed_errors_are_not_retried(
     ops: AdminClient,
-    make_admin: AdminFactory,
+    make_admin: MakeAdmin,
     recorder: Recorder,
     sqlite_gateway: GatewayProcess,
     org: Organization,
@@ -673,14 +663,14 @@ def test_configuration_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 async def test_own_http_client_closed_borrowed_one_not(
-    make_admin: AdminFactory, sqlite_gateway: GatewayProcess
+    kind: str, make_admin: MakeAdmin, sqlite_gateway: GatewayProcess
 ) -> None:
     borrowed = make_admin(sqlite_gateway.url)
     await resolve(borrowed.list_organizations())
     await resolve(borrowed.close())
     assert not borrowed._http.is_closed
     own: AdminClient
-    if make_admin.kind == "async":
+    if kind == "async":
         own = SaaSLLMAdmin(sqlite_gateway.url, ADMIN_KEY)
         async with own:
             await own.list_organizations()

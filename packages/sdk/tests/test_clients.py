@@ -10,6 +10,7 @@ import inspect
 import re
 import time
 import uuid
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any, ClassVar
 
@@ -55,6 +56,7 @@ from saasllm import (
     UpstreamTimeoutError,
 )
 from saasllm._base import BaseClient
+from saasllm_schema import JobStatus
 from saasllm_testing.fake import BAD_JSON, answer_text, example_from_schema, tokens_for
 from tests.support.gateway import GatewayProcess
 from tests.support.tenants import Admin, TeamHandle
@@ -106,7 +108,7 @@ async def test_round_trip_create_chat_stream_complete(
 
     result = await resolve(client.complete_job(job_id, "completed", result={"ok": True}))
     assert isinstance(result, JobResult)
-    assert result.status == "completed"
+    assert result.status == JobStatus.COMPLETED
     assert result.total_calls == 2
     assert result.credit_applied is True
     assert result.credits_remaining == 100 - result.credits_charged
@@ -165,11 +167,12 @@ async def test_lost_answers_are_resent_only_where_repeating_is_harmless(
         assert isinstance(lost.value.__cause__, httpx.RemoteProtocolError)
         assert recorder.retry_counts() == ["0"]
 
-        for fault, call in [
+        calls: list[tuple[str, Callable[[], Any]]] = [
             ("503", lambda: client.chat(job_id, MESSAGES)),
             ("503", lambda: client.chat_stream(job_id, MESSAGES).until_done()),
             ("drop", lambda: client.get_job(job_id)),
-        ]:
+        ]
+        for fault, call in calls:
             recorder.clear()
             proxy.fail(fault)
             await resolve(call())
@@ -214,7 +217,7 @@ async def test_job_id_falls_back_to_current_job(client: Client, recorder: Record
     ]
     assert recorder.body() == {"status": "completed", "result": {"ok": True}}
     assert isinstance(result, JobResult)
-    assert result.status == "completed"
+    assert result.status == JobStatus.COMPLETED
     assert result.total_calls == 1
     assert client.current_job_id is None
 

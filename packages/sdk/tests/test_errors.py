@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
@@ -39,7 +40,25 @@ from saasllm._errors import (
     stream_error_class_for,
     stream_error_from_data,
 )
-from saasllm_schema import ErrorType
+from saasllm_schema import ERRORS, ErrorCode, ErrorType
+
+BY_STATUS: dict[int, type[APIStatusError]] = {
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: RequestTooLargeError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+    500: InternalServerError,
+    502: UpstreamError,
+    503: ServiceUnavailableError,
+    504: UpstreamTimeoutError,
+}
+REFINED = {
+    ErrorCode.INSUFFICIENT_CREDITS: InsufficientCreditsError,
+    ErrorCode.TEAM_SUSPENDED: TeamSuspendedError,
+}
 
 REQUEST = httpx.Request("POST", "http://gateway.test/api/jobs/j/llm-call")
 
@@ -104,8 +123,10 @@ def test_status_error_is_an_httpx_status_error_with_a_readable_response() -> Non
 
 
 def test_rate_limit_carries_retry_after_and_request_id() -> None:
-    resp = response(429, body("rate_limit_error", "rate_limited"), {"x-request-id": "req-7"})
-    error = status_error_from_response(resp, retry_after=2.5)
+    headers = {"x-request-id": "req-7", "retry-after": "2.5"}
+    error = status_error_from_response(
+        response(429, body("rate_limit_error", "rate_limited"), headers)
+    )
     assert isinstance(error, RateLimitError)
     assert error.retry_after == 2.5
     assert error.request_id == "req-7"
@@ -140,7 +161,7 @@ def test_non_json_and_foreign_bodies() -> None:
         ("authentication_error", AuthenticationError, 401),
         ("not_found_error", NotFoundError, 404),
         ("conflict_error", ConflictError, 409),
-        ("invalid_request_error", BadRequestError, 400),
+        ("invalid_request_error", UnprocessableEntityError, 422),
         ("request_too_large", RequestTooLargeError, 413),
     ],
 )
@@ -167,6 +188,54 @@ def test_every_error_type_has_a_stream_class() -> None:
         cls, status = stream_error_class_for(error_type)
         assert cls is not StreamError, error_type
         assert 400 <= status < 600
+
+
+def test_each_type_travels_with_one_status() -> None:
+    """An error event has a type but no status: the SDK takes it from the table, so the
+    table must not give one type two statuses."""
+    statuses: dict[ErrorType, set[int]] = {}
+    for spec in ERRORS.values():
+        statuses.setdefault(spec.type, set()).add(spec.status)
+    assert all(len(found) == 1 for found in statuses.values()), statuses
+
+
+@pytest.mark.parametrize("code", list(ERRORS), ids=str)
+def test_every_code_maps_to_one_class_as_a_response_and_in_a_stream(code: ErrorCode) -> None:
+    spec = ERRORS[code]
+    wire = body(spec.type, code, "why")
+    headers = {"retry-after": "3"} if spec.status == 429 else None
+    http_error = status_error_from_response(response(spec.status, wire, headers))
+    cls = type(http_error)
+    assert cls is error_class_for(spec.status, spec.type, code)
+    assert http_error.status_code == spec.status
+    assert issubclass(cls, BY_STATUS.get(spec.status, InternalServerError)), cls
+    if code in REFINED:
+        assert cls is REFINED[code]
+    elif spec.type == ErrorType.INSUFFICIENT_CREDITS:
+        assert cls is InsufficientCreditsError
+    else:
+        assert cls is BY_STATUS[spec.status]
+    if spec.status == 429:
+        assert http_error.retry_after == 3.0
+
+    ok = httpx.Response(200, request=REQUEST)
+    stream_error = stream_error_from_data(json.dumps(wire), ok)
+    assert type(stream_error).__bases__ == (StreamError, cls)
+    assert stream_error.status_code == spec.status
+    assert stream_error.response.status_code == spec.status
+    assert stream_error.error_code == code
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [(599, InternalServerError), (502, UpstreamError), (418, APIStatusError)],
+)
+def test_status_wins_for_codes_it_does_not_know(status: int, cls: type) -> None:
+    """A foreign server, or a proxy in between: the status decides, whatever the body says."""
+    error = status_error_from_response(response(status, body("whatever", "no_such_code")))
+    assert type(error) is cls
+    refined = status_error_from_response(response(409, body("permission_error", "team_suspended")))
+    assert type(refined) is ConflictError
 
 
 def test_unknown_or_garbled_stream_error() -> None:

@@ -11,6 +11,7 @@ import pytest
 from saasllm import _policy
 from saasllm._policy import (
     MAX_RETRY_AFTER,
+    Resend,
     backoff_delay,
     build_timeout,
     is_retryable_exception,
@@ -19,31 +20,60 @@ from saasllm._policy import (
     retry_delay,
 )
 
+REPEATABLE = [Resend.IDEMPOTENT, Resend.KEYED, Resend.UNCHARGED]
+REQUEST = httpx.Request("POST", "http://x")
+
+
+@pytest.mark.parametrize("resend", REPEATABLE)
+@pytest.mark.parametrize("status", [408, 429, 502, 503, 504])
+def test_retryable_statuses(status: int, resend: Resend) -> None:
+    assert is_retryable_status(resend, status)
+
 
 @pytest.mark.parametrize("status", [408, 429, 502, 503, 504])
-def test_retryable_statuses(status: int) -> None:
-    assert is_retryable_status(status)
+def test_a_change_that_may_have_applied_is_not_resent(status: int) -> None:
+    assert not is_retryable_status(Resend.NEVER, status)
 
 
+@pytest.mark.parametrize("resend", list(Resend))
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 413, 422, 500, 501])
-def test_never_retried_statuses(status: int) -> None:
-    assert not is_retryable_status(status)
+def test_never_retried_statuses(status: int, resend: Resend) -> None:
+    assert not is_retryable_status(resend, status)
 
 
 def test_x_should_retry_overrides() -> None:
-    assert not is_retryable_status(503, {"x-should-retry": "false"})
-    assert is_retryable_status(500, {"x-should-retry": "true"})
+    assert not is_retryable_status(Resend.IDEMPOTENT, 503, {"x-should-retry": "false"})
+    assert is_retryable_status(Resend.NEVER, 500, {"x-should-retry": "true"})
 
 
-def test_retryable_exceptions_are_only_pre_send_failures() -> None:
-    request = httpx.Request("POST", "http://x")
-    assert is_retryable_exception(httpx.ConnectError("refused", request=request))
-    assert is_retryable_exception(httpx.ConnectTimeout("slow", request=request))
-    assert is_retryable_exception(httpx.PoolTimeout("pool", request=request))
-    # The request may have been processed: resending could double-charge.
-    assert not is_retryable_exception(httpx.ReadTimeout("read", request=request))
-    assert not is_retryable_exception(httpx.RemoteProtocolError("eof", request=request))
-    assert not is_retryable_exception(ValueError())
+@pytest.mark.parametrize("resend", list(Resend))
+def test_a_request_that_never_left_is_always_resent(resend: Resend) -> None:
+    assert is_retryable_exception(resend, httpx.ConnectError("refused", request=REQUEST))
+    assert is_retryable_exception(resend, httpx.ConnectTimeout("slow", request=REQUEST))
+    assert is_retryable_exception(resend, httpx.PoolTimeout("pool", request=REQUEST))
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        httpx.ReadTimeout("read", request=REQUEST),
+        httpx.RemoteProtocolError("eof", request=REQUEST),
+        httpx.ReadError("reset", request=REQUEST),
+    ],
+)
+def test_a_lost_answer_is_resent_only_where_a_repeat_is_harmless(exc: httpx.RequestError) -> None:
+    assert is_retryable_exception(Resend.IDEMPOTENT, exc)
+    assert is_retryable_exception(Resend.KEYED, exc)
+    # An LLM call may have cost tokens; a change without a key may have applied.
+    assert not is_retryable_exception(Resend.UNCHARGED, exc)
+    assert not is_retryable_exception(Resend.NEVER, exc)
+
+
+def test_mistakes_are_never_resent() -> None:
+    assert not is_retryable_exception(Resend.IDEMPOTENT, ValueError())
+    assert not is_retryable_exception(
+        Resend.IDEMPOTENT, httpx.UnsupportedProtocol("ftp", request=REQUEST)
+    )
 
 
 def test_retry_after_seconds_and_floats() -> None:

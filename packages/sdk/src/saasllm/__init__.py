@@ -1,49 +1,17 @@
 """Python SDK for the saasllm gateway: jobs, chat calls and SSE streams, async and sync."""
 
+from saasllm import _errors
 from saasllm._accumulate import ChatAccumulator
 from saasllm._admin import SaaSLLMAdmin
 from saasllm._client import SaaSLLMClient
 from saasllm._compat import JobId, Message
-from saasllm._errors import (
-    APIConnectionError,
-    APIResponseValidationError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    ConflictError,
-    InsufficientCreditsError,
-    InternalServerError,
-    JobAlreadyCompletedError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    RequestTooLargeError,
-    SaaSLLMError,
-    ServiceUnavailableError,
-    StreamAuthenticationError,
-    StreamBadRequestError,
-    StreamConflictError,
-    StreamError,
-    StreamInsufficientCreditsError,
-    StreamInternalServerError,
-    StreamNotFoundError,
-    StreamPermissionDeniedError,
-    StreamRateLimitError,
-    StreamRequestTooLargeError,
-    StreamServiceUnavailableError,
-    StreamTruncatedError,
-    StreamUpstreamError,
-    StreamUpstreamTimeoutError,
-    TeamSuspendedError,
-    UnprocessableEntityError,
-    UpstreamError,
-    UpstreamTimeoutError,
-)
+from saasllm._errors import *  # noqa: F403 (every exception class, listed in _errors.__all__)
+from saasllm._requests import ChatOptions
 from saasllm._sse import ServerSentEvent, SSEDecoder
-from saasllm._streaming import AsyncChatStream, ChatStream
+from saasllm._stream import AsyncChatStream
 from saasllm._sync_admin import SyncSaaSLLMAdmin
 from saasllm._sync_client import SyncSaaSLLMClient
+from saasllm._sync_stream import ChatStream
 from saasllm._version import __version__
 from saasllm_schema import (
     ChatCompletion,
@@ -62,61 +30,29 @@ SaasLiteLLMClient = SaaSLLMClient
 SyncSaasLiteLLMClient = SyncSaaSLLMClient
 
 __all__ = [
-    "APIConnectionError",
-    "APIResponseValidationError",
-    "APIStatusError",
-    "APITimeoutError",
     "AsyncChatStream",
-    "AuthenticationError",
-    "BadRequestError",
     "ChatAccumulator",
     "ChatCompletion",
     "ChatCompletionChunk",
     "ChatMessage",
+    "ChatOptions",
     "ChatStream",
-    "ConflictError",
     "CostSummary",
-    "InsufficientCreditsError",
-    "InternalServerError",
     "Job",
-    "JobAlreadyCompletedError",
     "JobCreated",
     "JobId",
     "JobResult",
     "Message",
-    "NotFoundError",
-    "PermissionDeniedError",
-    "RateLimitError",
-    "RequestTooLargeError",
     "ResponseMessage",
     "SSEDecoder",
     "SaaSLLMAdmin",
     "SaaSLLMClient",
-    "SaaSLLMError",
     "SaasLiteLLMClient",
     "ServerSentEvent",
-    "ServiceUnavailableError",
-    "StreamAuthenticationError",
-    "StreamBadRequestError",
-    "StreamConflictError",
-    "StreamError",
-    "StreamInsufficientCreditsError",
-    "StreamInternalServerError",
-    "StreamNotFoundError",
-    "StreamPermissionDeniedError",
-    "StreamRateLimitError",
-    "StreamRequestTooLargeError",
-    "StreamServiceUnavailableError",
-    "StreamTruncatedError",
-    "StreamUpstreamError",
-    "StreamUpstreamTimeoutError",
     "SyncSaaSLLMAdmin",
     "SyncSaaSLLMClient",
     "SyncSaasLiteLLMClient",
-    "TeamSuspendedError",
-    "UnprocessableEntityError",
-    "UpstreamError",
-    "UpstreamTimeoutError",
     "Usage",
     "__version__",
 ]
+__all__ += _errors.__all__

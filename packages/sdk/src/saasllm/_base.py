@@ -1,70 +1,113 @@
-"""Configuration and job bookkeeping shared by the async and the sync client."""
+"""What every client holds and decides about a request, with no I/O.
+
+The async and the sync transport wrap the same decisions in their one request
+loop each: which headers an attempt carries, and whether (and after how long)
+a failed attempt goes out again. The job client and the admin client differ
+only in their key and their endpoints.
+"""
 
 from __future__ import annotations
 
 import os
+from uuid import uuid4
 
 import httpx
 
-from saasllm._compat import resolve_base_url
-from saasllm._policy import build_timeout
-from saasllm._requests import base_headers, job_url, require_job_id
+from saasllm._endpoints import Endpoint
+from saasllm._policy import (
+    Resend,
+    build_timeout,
+    is_retryable_exception,
+    is_retryable_status,
+    parse_retry_after,
+    retry_delay,
+)
+from saasllm._requests import USER_AGENT
 
 __all__ = ["BaseClient"]
 
 
 class BaseClient:
-    """Holds what both clients need and does no I/O.
-
-    ``current_job_id`` is per client, not per call: it is only the default for
-    methods called without ``job_id``. Streams never store anything here, so
-    several can run at once on one client.
-    """
-
     base_url: str
-    team_id: str | None
     max_retries: int
     timeout: httpx.Timeout
-    current_job_id: str | None
 
     def __init__(
         self,
         base_url: str | None,
-        team_id: str | None,
-        virtual_key: str | None,
+        api_key: str | None,
         *,
-        api_url: str | None,
+        key_name: str,
         timeout: float | httpx.Timeout | None,
         max_retries: int,
     ) -> None:
-        url = resolve_base_url(base_url, api_url) or os.environ.get("SAASLLM_BASE_URL")
+        url = base_url or os.environ.get("SAASLLM_BASE_URL")
         if not url:
             raise ValueError("base_url is required (or set SAASLLM_BASE_URL)")
-        key = virtual_key or os.environ.get("SAASLLM_VIRTUAL_KEY")
+        key_env = f"SAASLLM_{key_name.upper()}"
+        key = api_key or os.environ.get(key_env)
         if not key:
-            raise ValueError("virtual_key is required (or set SAASLLM_VIRTUAL_KEY)")
+            raise ValueError(f"{key_name} is required (or set {key_env})")
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
         self.base_url = url.rstrip("/")
-        self.team_id = team_id or os.environ.get("SAASLLM_TEAM_ID") or None
         self.max_retries = max_retries
         self.timeout = build_timeout(timeout)
-        self.current_job_id = None
-        self._headers = base_headers(key, self.team_id)
+        self._headers = {
+            "Authorization": f"Bearer {key}",
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+        }
 
     def __repr__(self) -> str:
         # Never show the key.
-        return f"{type(self).__name__}(base_url={self.base_url!r}, team_id={self.team_id!r})"
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
 
-    def _job_id(self, job_id: str | None) -> str:
-        return require_job_id(job_id, self.current_job_id)
+    def _url(self, endpoint: Endpoint) -> str:
+        return f"{self.base_url}{endpoint.path}"
 
-    def _url(self, path: str) -> str:
-        return f"{self.base_url}{path}"
+    def _idempotency_key(self, endpoint: Endpoint, given: str | None) -> str | None:
+        """One key per call, reused by every attempt: that is what makes a repeat harmless."""
+        if endpoint.resend is not Resend.KEYED:
+            return None
+        return given or str(uuid4())
 
-    def _job_url(self, job_id: str, action: str = "") -> str:
-        return job_url(self.base_url, job_id, action)
+    def _attempt_headers(
+        self,
+        retries_taken: int,
+        idempotency_key: str | None,
+        *,
+        json_body: bool,
+        extra: dict[str, str] | None,
+    ) -> dict[str, str]:
+        """The gateway sees which attempt this is, and de-duplicates keyed ones."""
+        headers = {**self._headers, "x-saasllm-retry-count": str(retries_taken)}
+        if json_body:
+            headers["Content-Type"] = "application/json"
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        if extra:
+            headers.update(extra)
+        return headers
 
-    def _forget_job(self, job_id: str) -> None:
-        if self.current_job_id == job_id:
-            self.current_job_id = None
+    def _delay_after_exception(
+        self, endpoint: Endpoint, exc: httpx.RequestError, retries_taken: int
+    ) -> float | None:
+        """Seconds to wait before resending after a transport failure; None: raise it."""
+        if not is_retryable_exception(endpoint.resend, exc):
+            return None
+        return retry_delay(
+            retries_taken=retries_taken, max_retries=self.max_retries, retry_after=None
+        )
+
+    def _delay_after_answer(
+        self, endpoint: Endpoint, response: httpx.Response, retries_taken: int
+    ) -> float | None:
+        """Seconds to wait before resending after an error status; None: raise it."""
+        if not is_retryable_status(endpoint.resend, response.status_code, response.headers):
+            return None
+        return retry_delay(
+            retries_taken=retries_taken,
+            max_retries=self.max_retries,
+            retry_after=parse_retry_after(response.headers),
+        )

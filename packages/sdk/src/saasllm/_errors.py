@@ -19,7 +19,7 @@
     │   │   ├── ServiceUnavailableError    503
     │   │   └── UpstreamTimeoutError       504
     │   └── StreamError                    an ``event: error`` inside a 200 stream
-    │       └── Stream<X>Error             both StreamError and <X>Error, e.g. StreamUpstreamError
+    │       └── Stream<X>Error             both StreamError and <X>Error, for each <X> above
     ├── APIConnectionError
     │   ├── APITimeoutError(APIConnectionError, TimeoutError)
     │   └── StreamTruncatedError           the body ended without ``data: [DONE]``
@@ -33,16 +33,24 @@ or around ``asyncio.timeout`` keeps catching what it caught before.
 A failure inside a stream raises the same class the equivalent HTTP status would
 (mixed with :class:`StreamError`), so retry logic keyed on classes treats an
 upstream failure alike whether it came before or after the first byte.
+
+The class is chosen from ``saasllm_schema.ERRORS``, the table the gateway builds
+its error bodies from: an error event carries no status, so the table gives it
+one; where one status covers several failures (403) the code picks the subclass.
+The status on the wire always wins, so a proxy's or a foreign server's errors
+still get the class their status names.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, ClassVar
 
 import httpx
 
-from saasllm_schema import ErrorCode, ErrorType
+from saasllm._policy import parse_retry_after
+from saasllm_schema import ERRORS, ErrorCode, ErrorType
 
 __all__ = [
     "APIConnectionError",
@@ -72,20 +80,17 @@ __all__ = [
     "StreamRateLimitError",
     "StreamRequestTooLargeError",
     "StreamServiceUnavailableError",
+    "StreamTeamSuspendedError",
     "StreamTruncatedError",
+    "StreamUnprocessableEntityError",
     "StreamUpstreamError",
     "StreamUpstreamTimeoutError",
     "TeamSuspendedError",
     "UnprocessableEntityError",
     "UpstreamError",
     "UpstreamTimeoutError",
-    "error_class_for",
-    "parse_error_body",
-    "status_error_from_response",
-    "stream_error_class_for",
-    "stream_error_from_data",
-    "wrap_transport_error",
 ]
+"""The exception classes, all public (``saasllm`` re-exports exactly these)."""
 
 
 class SaaSLLMError(Exception):
@@ -109,6 +114,9 @@ class APIStatusError(SaaSLLMError, httpx.HTTPStatusError):
     body: Any
     retry_after: float | None
     request_id: str | None
+
+    refines: ClassVar[tuple[str, ...]] = ()
+    """Codes (or types) that pick this class among the classes of its status."""
 
     def __init__(
         self,
@@ -134,62 +142,71 @@ class APIStatusError(SaaSLLMError, httpx.HTTPStatusError):
 
 
 class BadRequestError(APIStatusError):
-    pass
+    status_code = 400
 
 
 class AuthenticationError(APIStatusError):
-    pass
+    status_code = 401
 
 
 class PermissionDeniedError(APIStatusError):
     """403: the key is valid but the team may not do this (credits, suspension, access)."""
 
+    status_code = 403
+
 
 class InsufficientCreditsError(PermissionDeniedError):
-    pass
+    refines = (ErrorCode.INSUFFICIENT_CREDITS, ErrorType.INSUFFICIENT_CREDITS)
 
 
 class TeamSuspendedError(PermissionDeniedError):
-    pass
+    refines = (ErrorCode.TEAM_SUSPENDED,)
 
 
 class NotFoundError(APIStatusError):
-    pass
+    status_code = 404
 
 
 class ConflictError(APIStatusError):
-    """409: the job was already completed; retrying cannot help, so it never is."""
+    """409: done already (the job completed, the name taken, the refund made); retrying
+    cannot help, so it never is."""
+
+    status_code = 409
 
 
 JobAlreadyCompletedError = ConflictError
 
 
 class RequestTooLargeError(APIStatusError):
-    pass
+    status_code = 413
 
 
 class UnprocessableEntityError(APIStatusError):
-    pass
+    status_code = 422
 
 
 class RateLimitError(APIStatusError):
     """429 after the retries ran out, or with a ``Retry-After`` beyond the SDK's cap."""
 
+    status_code = 429
+
 
 class InternalServerError(APIStatusError):
-    pass
+    """Any status from 500 up that has no class of its own."""
+
+    status_code = 500
 
 
 class UpstreamError(InternalServerError):
-    pass
+    status_code = 502
 
 
 class ServiceUnavailableError(InternalServerError):
-    pass
+    status_code = 503
 
 
 class UpstreamTimeoutError(InternalServerError):
-    pass
+    status_code = 504
 
 
 class StreamError(APIStatusError):
@@ -220,6 +237,10 @@ class StreamInsufficientCreditsError(StreamError, InsufficientCreditsError):
     pass
 
 
+class StreamTeamSuspendedError(StreamError, TeamSuspendedError):
+    pass
+
+
 class StreamNotFoundError(StreamError, NotFoundError):
     pass
 
@@ -229,6 +250,10 @@ class StreamConflictError(StreamError, ConflictError):
 
 
 class StreamRequestTooLargeError(StreamError, RequestTooLargeError):
+    pass
+
+
+class StreamUnprocessableEntityError(StreamError, UnprocessableEntityError):
     pass
 
 
@@ -295,72 +320,67 @@ class APIResponseValidationError(SaaSLLMError, ValueError):
 
 # --- choosing a class -----------------------------------------------------------------
 
-_BY_STATUS: dict[int, type[APIStatusError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    409: ConflictError,
-    413: RequestTooLargeError,
-    422: UnprocessableEntityError,
-    429: RateLimitError,
-    502: UpstreamError,
-    503: ServiceUnavailableError,
-    504: UpstreamTimeoutError,
-}
 
-# error.type -> (class outside a stream, class inside a stream, equivalent status)
-_BY_TYPE: dict[str, tuple[type[APIStatusError], type[StreamError], int]] = {
-    ErrorType.INVALID_REQUEST: (BadRequestError, StreamBadRequestError, 400),
-    ErrorType.AUTHENTICATION: (AuthenticationError, StreamAuthenticationError, 401),
-    ErrorType.PERMISSION: (PermissionDeniedError, StreamPermissionDeniedError, 403),
-    ErrorType.INSUFFICIENT_CREDITS: (
-        InsufficientCreditsError,
-        StreamInsufficientCreditsError,
-        403,
-    ),
-    ErrorType.NOT_FOUND: (NotFoundError, StreamNotFoundError, 404),
-    ErrorType.CONFLICT: (ConflictError, StreamConflictError, 409),
-    ErrorType.REQUEST_TOO_LARGE: (RequestTooLargeError, StreamRequestTooLargeError, 413),
-    ErrorType.RATE_LIMIT: (RateLimitError, StreamRateLimitError, 429),
-    ErrorType.INTERNAL: (InternalServerError, StreamInternalServerError, 500),
-    ErrorType.UPSTREAM: (UpstreamError, StreamUpstreamError, 502),
-    ErrorType.UNAVAILABLE: (ServiceUnavailableError, StreamServiceUnavailableError, 503),
-    ErrorType.UPSTREAM_TIMEOUT: (UpstreamTimeoutError, StreamUpstreamTimeoutError, 504),
+def _status_classes(cls: type[APIStatusError]) -> Iterator[type[APIStatusError]]:
+    for sub in cls.__subclasses__():
+        if not issubclass(sub, StreamError):
+            yield sub
+            yield from _status_classes(sub)
+
+
+def _stream_twins() -> dict[type[APIStatusError], type[StreamError]]:
+    twins: dict[type[APIStatusError], type[StreamError]] = {}
+    for twin in StreamError.__subclasses__():
+        for base in twin.__bases__:
+            if base is not StreamError and issubclass(base, APIStatusError):
+                twins[base] = twin
+    return twins
+
+
+# Read off the classes' own declarations and the schema's table: nothing to keep in step.
+_BY_STATUS = {c.status_code: c for c in _status_classes(APIStatusError) if "status_code" in vars(c)}
+_REFINED: dict[str, type[APIStatusError]] = {
+    key: c for c in _status_classes(APIStatusError) for key in c.refines
 }
+_STREAM_TWIN = _stream_twins()
+_STATUS_BY_CODE: dict[str, int] = {code: spec.status for code, spec in ERRORS.items()}
+_STATUS_BY_TYPE: dict[str, int] = {spec.type: spec.status for spec in ERRORS.values()}
 
 
 def error_class_for(
     status: int, error_type: str | None = None, error_code: str | None = None
 ) -> type[APIStatusError]:
-    """The class for an HTTP error response: the status decides, ``type``/``code`` refine.
+    """The class for an HTTP error response: the status decides, ``code``/``type`` refine.
 
-    The status wins over ``type`` so ``except`` clauses written against statuses
-    stay right even if a server sends an unexpected type.
+    A refinement applies only within its status, so ``except`` clauses written
+    against statuses stay right even if a server sends an unexpected code.
     """
-    if status == 403:
-        if ErrorCode.INSUFFICIENT_CREDITS in (error_code, error_type):
-            return InsufficientCreditsError
-        if error_code == ErrorCode.TEAM_SUSPENDED:
-            return TeamSuspendedError
-        return PermissionDeniedError
-    if status in _BY_STATUS:
-        return _BY_STATUS[status]
-    if status >= 500:
-        return InternalServerError
-    return APIStatusError
+    cls = _BY_STATUS.get(status) or (InternalServerError if status >= 500 else APIStatusError)
+    for key in (error_code, error_type):
+        refined = _REFINED.get(key) if key is not None else None
+        if refined is not None and issubclass(refined, cls):
+            return refined
+    return cls
+
+
+def status_for(error_type: str | None, error_code: str | None = None) -> int | None:
+    """The HTTP status the gateway sends this failure with (None: not one of ours)."""
+    if error_code is not None and error_code in _STATUS_BY_CODE:
+        return _STATUS_BY_CODE[error_code]
+    if error_type is not None:
+        return _STATUS_BY_TYPE.get(error_type)
+    return None
 
 
 def stream_error_class_for(
     error_type: str | None, error_code: str | None = None
 ) -> tuple[type[StreamError], int]:
     """The class for an in-stream error event and the HTTP status it stands for."""
-    if error_code == ErrorCode.INSUFFICIENT_CREDITS:
-        return StreamInsufficientCreditsError, 403
-    if error_type is not None and error_type in _BY_TYPE:
-        _, cls, status = _BY_TYPE[error_type]
-        return cls, status
-    return StreamError, 500
+    status = status_for(error_type, error_code)
+    if status is None:
+        return StreamError, 500
+    cls = error_class_for(status, error_type, error_code)
+    return _STREAM_TWIN.get(cls, StreamError), status
 
 
 def parse_error_body(body: Any) -> tuple[str | None, str | None, str | None, str | None]:
@@ -392,9 +412,7 @@ def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def status_error_from_response(
-    response: httpx.Response, *, retry_after: float | None = None
-) -> APIStatusError:
+def status_error_from_response(response: httpx.Response) -> APIStatusError:
     """Build the exception for an error response whose body has been read."""
     try:
         body: Any = response.json()
@@ -412,7 +430,7 @@ def status_error_from_response(
         error_type=error_type,
         error_code=error_code,
         param=param,
-        retry_after=retry_after,
+        retry_after=parse_retry_after(response.headers),
     )
 
 

@@ -1,12 +1,14 @@
-"""When to retry, how long to wait, and what every request carries; no I/O here.
+"""When to resend a request, how long to wait first, and the timeouts; no I/O here.
 
-Both clients call these same functions, so the sync and async SDKs cannot drift
-apart on what is safe to resend.
+Both transports (async and sync) ask these functions, so they cannot drift apart
+on what is safe to resend.
 
-Only failures that happen before any response body byte are retried, and only
-those where resending cannot double an effect: the connection was never made, or
-the gateway said "try again" (408, 429, 502, 503, 504). 409 means the job is
-already completed and 403 means no credits or no access; waiting fixes neither.
+A request that never left (the connection was not made) is always resent. One
+that reached the gateway is resent only as its endpoint's :class:`Resend` allows:
+reads, requests carrying an ``Idempotency-Key``, and LLM calls whose error
+answer came before the first byte (nothing was charged). Only "try again"
+answers are resent (408, 429, 502, 503, 504): 409 means done already and 403 no
+credits or no access, which waiting fixes neither.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import random
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from enum import Enum
 
 import httpx
 
@@ -26,6 +29,7 @@ __all__ = [
     "MAX_RETRY_AFTER",
     "MAX_RETRY_DELAY",
     "RETRYABLE_STATUSES",
+    "Resend",
     "backoff_delay",
     "build_timeout",
     "is_retryable_exception",
@@ -44,11 +48,37 @@ MAX_RETRY_AFTER = 60.0
 
 RETRYABLE_STATUSES = frozenset({408, 429, 502, 503, 504})
 
-# The request cannot have reached the gateway, so sending it again is safe.
-_RETRYABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
+
+class Resend(Enum):
+    """What a lost or "try again" answer allows for one endpoint, declared with it.
+
+    ``NEVER``: the effect may have happened (a second key issued, a change applied
+    twice), so only a request that never left is resent; the caller decides.
+    ``IDEMPOTENT``: a read, or a PUT/DELETE whose second application changes nothing.
+    ``KEYED``: carries an ``Idempotency-Key`` (made once per call when none is
+    given), so the gateway answers a repeat with the first result.
+    ``UNCHARGED``: an LLM call. An error status comes before the first byte and
+    charges nothing, so it is resent; a connection lost afterwards may have cost
+    tokens, so it is not.
+    """
+
+    NEVER = "never"
+    IDEMPOTENT = "idempotent"
+    KEYED = "keyed"
+    UNCHARGED = "uncharged"
+
+
+# The request cannot have reached the gateway, so sending it again is always safe.
+_NEVER_SENT: tuple[type[Exception], ...] = (
     httpx.ConnectError,
     httpx.ConnectTimeout,
     httpx.PoolTimeout,
+)
+# The request may have reached the gateway: the answer was lost or never finished.
+_LOST_ANSWER: tuple[type[Exception], ...] = (
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,
 )
 
 
@@ -59,19 +89,24 @@ def build_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
     return httpx.Timeout(timeout, connect=CONNECT_TIMEOUT)
 
 
-def is_retryable_exception(exc: BaseException) -> bool:
-    return isinstance(exc, _RETRYABLE_EXCEPTIONS)
+def is_retryable_exception(resend: Resend, exc: BaseException) -> bool:
+    """A transport failure: resent if it never left, or if a repeat is harmless anyway."""
+    if isinstance(exc, _NEVER_SENT):
+        return True
+    return resend in (Resend.IDEMPOTENT, Resend.KEYED) and isinstance(exc, _LOST_ANSWER)
 
 
-def is_retryable_status(status: int, headers: Mapping[str, str] | None = None) -> bool:
-    """An explicit ``x-should-retry`` from the server overrides the status table."""
+def is_retryable_status(
+    resend: Resend, status: int, headers: Mapping[str, str] | None = None
+) -> bool:
+    """An explicit ``x-should-retry`` from the server overrides the status and the endpoint."""
     if headers is not None:
         hint = headers.get("x-should-retry")
         if hint == "true":
             return True
         if hint == "false":
             return False
-    return status in RETRYABLE_STATUSES
+    return resend is not Resend.NEVER and status in RETRYABLE_STATUSES
 
 
 def parse_retry_after(headers: Mapping[str, str], *, now: datetime | None = None) -> float | None:

@@ -1,43 +1,54 @@
-"""The shapes of the job API's requests, and reading its success responses.
+"""Request bodies built from the schema's models, and reading success bodies into them.
 
-Both clients build every URL, header set and body here, so a wire change is made
-once and the two clients cannot disagree about it.
+``saasllm_schema`` is the one definition of the wire format: every body the SDK
+sends is one of its models, checked before anything is sent and serialised
+once, and every success body is parsed into one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict, TypeVar
-from urllib.parse import quote
+from typing import Any, TypedDict, TypeVar, get_args
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from saasllm._errors import APIResponseValidationError
 from saasllm._version import __version__
+from saasllm_schema import ChatMessage, ChatRequest
 
 __all__ = [
+    "USER_AGENT",
     "ChatOptions",
-    "attempt_headers",
-    "base_headers",
+    "Messages",
     "chat_body",
-    "complete_job_body",
-    "create_job_body",
-    "job_url",
+    "encode",
+    "given",
     "parse_response",
-    "require_job_id",
+    "stream_headers",
 ]
 
 USER_AGENT = f"saasllm-python/{__version__}"
 
-_ModelT = TypeVar("_ModelT", bound=BaseModel)
+RESUME_GRACE_S = 10
+"""Seconds the gateway keeps an answer coming after the connection drops, to be resumed."""
+
+_T = TypeVar("_T")
+
+Messages = Sequence[Mapping[str, Any] | BaseModel]
 
 
 class ChatOptions(TypedDict, total=False):
-    """The optional fields of an LLM call; ``None`` means "leave it to the server"."""
+    """The optional fields of an LLM call, as keywords of ``chat()`` and ``chat_stream()``.
+
+    ``None`` (or leaving a field out) means "leave it to the gateway": the field is
+    not sent. The names and limits are ``saasllm_schema.ChatRequest``'s.
+    """
 
     model: str | None
+    """The model group; no ``model``/``model_group`` means the team's default group."""
     model_group: str | None
+    """Another name for ``model`` (the original client used both)."""
     temperature: float | None
     max_tokens: int | None
     max_completion_tokens: int | None
@@ -52,124 +63,87 @@ class ChatOptions(TypedDict, total=False):
     seed: int | None
     user: str | None
     purpose: str | None
+    """A label for the call in the job's records."""
     metadata: dict[str, Any] | None
     extra_body: dict[str, Any] | None
+    """Fields merged into the body last, including ones this SDK does not know."""
 
 
-def base_headers(virtual_key: str, team_id: str | None) -> dict[str, str]:
-    headers = {
-        "Authorization": f"Bearer {virtual_key}",
-        "User-Agent": USER_AGENT,
-        "Accept": "application/json",
-    }
-    if team_id:
-        # Informational: the gateway derives the team from the key.
-        headers["X-Team-Id"] = team_id
-    return headers
+class _ChatBody(ChatRequest):
+    # ``extra_body`` may carry fields a newer gateway knows and ChatRequest does not.
+    model_config = ConfigDict(extra="allow")
 
 
-RESUME_GRACE_S = 10
+def given(**fields: Any) -> dict[str, Any]:
+    """The fields the caller set: for the job API, ``None`` means "not given"."""
+    return {name: value for name, value in fields.items() if value is not None}
 
 
-def attempt_headers(
-    *, retries_taken: int, idempotency_key: str | None, stream: bool
-) -> dict[str, str]:
-    """Per-attempt headers: the gateway sees retries, and can de-duplicate them by key."""
-    headers = {"x-saasllm-retry-count": str(retries_taken)}
-    if idempotency_key is not None:
-        headers["Idempotency-Key"] = idempotency_key
-    if stream:
-        headers["Accept"] = "text/event-stream"
-        headers["Cache-Control"] = "no-cache"
-        # Keep the answer coming for a while if the connection drops, so it can be resumed.
-        headers["X-Resume-Grace"] = str(RESUME_GRACE_S)
-    return headers
-
-
-def job_url(base_url: str, job_id: str, action: str = "") -> str:
-    path = f"{base_url}/api/jobs/{quote(str(job_id), safe='')}"
-    return f"{path}/{action}" if action else path
-
-
-def require_job_id(job_id: str | None, current: str | None) -> str:
-    """The explicit id, else the job this client created last."""
-    if job_id is not None:
-        return str(job_id)
-    if current is not None:
-        return current
-    raise ValueError(
-        "No job id: pass job_id=..., or call create_job() first so the client remembers it."
-    )
-
-
-def _message_dict(message: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
+def _message(message: Mapping[str, Any] | BaseModel) -> Mapping[str, Any] | BaseModel:
+    if isinstance(message, ChatMessage):
+        return message
     if isinstance(message, BaseModel):
         return message.model_dump(mode="json", exclude_none=True)
     if isinstance(message, Mapping):
-        return dict(message)
+        return message
     raise TypeError(f"a message must be a dict or a pydantic model, not {type(message).__name__}")
 
 
 def chat_body(
-    messages: Sequence[Mapping[str, Any] | BaseModel] | None,
-    options: ChatOptions,
-    *,
-    stream: bool = False,
-) -> dict[str, Any]:
-    """The JSON body of an LLM call; unset options are left out, not sent as null."""
+    messages: Messages | None, options: ChatOptions, *, stream: bool = False
+) -> BaseModel:
+    """The body of an LLM call, validated against ``ChatRequest`` before it is sent."""
     if messages is None:
         raise ValueError("messages is required")
     if isinstance(messages, str | bytes):
         raise TypeError("messages must be a list of messages, not a string")
-    body: dict[str, Any] = {"messages": [_message_dict(m) for m in messages]}
-    extra = options.get("extra_body")
-    for key, value in options.items():
-        if key != "extra_body" and value is not None:
-            body[key] = value
+    unknown = options.keys() - ChatOptions.__optional_keys__
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+    fields = given(**{k: v for k, v in options.items() if k != "extra_body"})
+    fields["messages"] = [_message(m) for m in messages]
     if stream:
         # Ask for the final usage chunk so stream.usage is filled.
-        body["stream_options"] = {"include_usage": True}
-    if extra:
-        body.update(extra)
-    return body
+        fields["stream_options"] = {"include_usage": True}
+    fields.update(options.get("extra_body") or {})
+    return _ChatBody.model_validate(fields)
 
 
-def create_job_body(
-    team_id: str | None,
-    job_type: str,
-    metadata: Mapping[str, Any] | None,
-    user_id: str | None,
-) -> dict[str, Any]:
-    body: dict[str, Any] = {"job_type": job_type, "metadata": dict(metadata or {})}
-    if team_id:
-        body["team_id"] = team_id
-    if user_id is not None:
-        body["user_id"] = user_id
-    return body
+def encode(body: BaseModel) -> bytes:
+    """Only the fields that were set: an update must not reset the others to defaults."""
+    return body.model_dump_json(exclude_unset=True).encode()
 
 
-def complete_job_body(
-    status: str,
-    metadata: Mapping[str, Any] | None,
-    result: Mapping[str, Any] | None,
-    error_message: str | None,
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "status": status.strip().lower(),
-        "metadata": None if metadata is None else dict(metadata),
-        "result": None if result is None else dict(result),
+def stream_headers(last_event_id: str | None) -> dict[str, str]:
+    headers = {
+        "Accept": "text/event-stream",
+        "Cache-Control": "no-cache",
+        # Keep the answer coming for a while if the connection drops, so it can be resumed.
+        "X-Resume-Grace": str(RESUME_GRACE_S),
     }
-    if error_message is not None:
-        body["error_message"] = error_message
-    return body
+    if last_event_id:
+        headers["Last-Event-ID"] = last_event_id
+    return headers
 
 
-def parse_response(model: type[_ModelT], response: httpx.Response) -> _ModelT:
-    """Validate a read success body leniently; a misfit is the server's fault, so say so."""
+_ADAPTERS: dict[object, TypeAdapter[Any]] = {}
+
+
+def _adapter(cast_to: Any) -> TypeAdapter[Any]:
+    """Building an adapter costs far more than using one, so each type gets one for good."""
+    adapter = _ADAPTERS.get(cast_to)
+    if adapter is None:
+        adapter = _ADAPTERS[cast_to] = TypeAdapter(cast_to)
+    return adapter
+
+
+def parse_response(cast_to: type[_T], response: httpx.Response) -> _T:
+    """Validate a success body leniently; a misfit is the server's fault, so say so."""
     try:
-        return model.model_validate(response.json())
+        parsed: _T = _adapter(cast_to).validate_json(response.content)
     except ValueError as exc:  # bad JSON, or pydantic's ValidationError
+        name = repr(cast_to) if get_args(cast_to) else cast_to.__name__
         raise APIResponseValidationError(
-            f"Unexpected {model.__name__} body from {response.request.url}: {exc}",
-            response=response,
+            f"Unexpected {name} body from {response.request.url}: {exc}", response=response
         ) from exc
+    return parsed

@@ -1,4 +1,7 @@
-"""Chat streams: iterate chunks, get the final answer, and never leak the connection.
+"""What a chat stream is apart from its I/O: decoding, chunks, resuming, the answer so far.
+
+The stream classes (:class:`~saasllm.AsyncChatStream` and its generated blocking
+twin :class:`~saasllm.ChatStream`) are thin shells over this.
 
 The request is sent lazily, on the first iteration or on entering the context
 manager, so ``async for chunk in client.chat_stream(...)`` works as written and
@@ -12,33 +15,26 @@ later; ``async with client.chat_stream(...) as stream:`` closes it on the spot.
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import (
-    AsyncGenerator,
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Generator,
-    Iterable,
-    Iterator,
-)
-from types import TracebackType
-from typing import Any, Self
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import httpx
 
 from saasllm._accumulate import ChatAccumulator
-from saasllm._errors import (
-    APIResponseValidationError,
-    StreamTruncatedError,
-    stream_error_from_data,
-    wrap_transport_error,
-)
+from saasllm._errors import APIResponseValidationError, StreamTruncatedError, stream_error_from_data
 from saasllm._sse import ServerSentEvent, SSEDecoder
-from saasllm_schema import ChatCompletion, ChatCompletionChunk, ResponseMessage, Usage
+from saasllm_schema import ChatCompletionChunk, Usage
 
-__all__ = ["AsyncChatStream", "ChatStream", "StreamState"]
+__all__ = [
+    "GENERATOR_RUNNING",
+    "TRANSPORT_ERRORS",
+    "Live",
+    "StreamAccess",
+    "StreamState",
+    "resumable_id",
+    "stream_to_cancel",
+]
 
 _DONE = "[DONE]"
 
@@ -104,7 +100,10 @@ class StreamState:
         return StreamTruncatedError(request=response.request)
 
 
-_TRANSPORT_ERRORS = (httpx.RequestError, httpx.StreamError)
+TRANSPORT_ERRORS = (httpx.RequestError, httpx.StreamError)
+
+GENERATOR_RUNNING = (RuntimeError, ValueError)
+"""Closing an iterator another task or thread is running: its response's close ends it."""
 
 
 def resumable_id(state: StreamState) -> str | None:
@@ -125,7 +124,7 @@ def stream_to_cancel(state: StreamState, response: httpx.Response) -> str | None
     return stream_id
 
 
-class _Live:
+class Live:
     """The stream's current HTTP response, shared with its iterator.
 
     The iterator holds this, not the stream object: a generator that referenced its
@@ -139,11 +138,11 @@ class _Live:
         self.response: httpx.Response | None = None
 
 
-class _StreamAccess:
+class StreamAccess:
     """What both stream classes expose about the answer so far."""
 
     _state: StreamState
-    _live: _Live
+    _live: Live
 
     @property
     def _response(self) -> httpx.Response | None:
@@ -174,260 +173,3 @@ class _StreamAccess:
     def done(self) -> bool:
         """True once ``data: [DONE]`` was read: the answer is complete."""
         return self._state.done
-
-
-async def _aiterate(
-    response: httpx.Response,
-    reopen: Callable[[str | None], Awaitable[httpx.Response]],
-    cancel: Callable[[str], Awaitable[None]] | None,
-    state: StreamState,
-    live: _Live,
-) -> AsyncGenerator[ChatCompletionChunk, None]:
-    resumed = False
-    try:
-        while True:
-            try:
-                async for data in response.aiter_bytes():
-                    for chunk in state.chunks(state.decoder.feed(data), response):
-                        yield chunk
-                    if state.done:
-                        return
-                for chunk in state.chunks(state.decoder.end(), response):
-                    yield chunk
-                if state.done:
-                    return
-                failure: Exception = state.truncated(response)
-                cause: BaseException | None = None
-            except _TRANSPORT_ERRORS as exc:
-                failure, cause = wrap_transport_error(exc, response.request), exc
-            resume_from = None if resumed else resumable_id(state)
-            if resume_from is None:
-                raise failure from cause
-            # The connection broke mid-answer: ask for the rest, once.
-            resumed = True
-            await response.aclose()
-            state.decoder = SSEDecoder()
-            response = live.response = await reopen(resume_from)
-    finally:
-        await response.aclose()
-        stream_id = stream_to_cancel(state, response)
-        if cancel is not None and stream_id is not None:
-            # Stopped early: tell the gateway, so the upstream stops generating too.
-            with contextlib.suppress(Exception):
-                await cancel(stream_id)
-
-
-class AsyncChatStream(_StreamAccess):
-    """Async iterator of :class:`ChatCompletionChunk`, and an async context manager."""
-
-    def __init__(
-        self,
-        open_response: Callable[[str | None], Awaitable[httpx.Response]],
-        cancel: Callable[[str], Awaitable[None]] | None = None,
-    ) -> None:
-        self._open = open_response
-        self._cancel = cancel
-        self._live = _Live()
-        self._state = StreamState()
-        self._iterator: AsyncGenerator[ChatCompletionChunk, None] | None = None
-        self._closed = False
-
-    async def _start(self) -> httpx.Response:
-        if self._live.response is None:
-            if self._closed:
-                raise RuntimeError("The stream was closed before it started.")
-            self._live.response = await self._open(None)
-        return self._live.response
-
-    async def __aenter__(self) -> Self:
-        await self._start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> ChatCompletionChunk:
-        if self._iterator is None:
-            if self._closed:
-                raise StopAsyncIteration
-            response = await self._start()
-            self._iterator = _aiterate(response, self._open, self._cancel, self._state, self._live)
-        return await self._iterator.__anext__()
-
-    async def aclose(self) -> None:
-        """Stop reading and release the connection; safe to call more than once."""
-        self._closed = True
-        if self._iterator is not None:
-            # RuntimeError: another task is iterating right now; closing the response ends it.
-            with contextlib.suppress(RuntimeError):
-                await self._iterator.aclose()
-        elif self._response is not None and self._cancel is not None:
-            # Entered but never read: the iterator's cleanup will not run, so stop it here.
-            stream_id = stream_to_cancel(self._state, self._response)
-            if stream_id is not None:
-                with contextlib.suppress(Exception):
-                    await self._cancel(stream_id)
-        if self._response is not None:
-            await self._response.aclose()
-
-    close = aclose
-
-    @property
-    def text_stream(self) -> AsyncIterator[str]:
-        """Just the text increments of the first choice (shares the one underlying iterator)."""
-        return self._texts()
-
-    async def _texts(self) -> AsyncGenerator[str, None]:
-        async for chunk in self:
-            for choice in chunk.choices:
-                if choice.index == 0 and choice.delta.content:
-                    yield choice.delta.content
-
-    async def until_done(self) -> None:
-        """Read the rest of the stream (chunks are still accumulated)."""
-        async for _ in self:
-            pass
-
-    async def get_final_completion(self) -> ChatCompletion:
-        await self.until_done()
-        return self._state.accumulator.completion()
-
-    async def get_final_message(self) -> ResponseMessage:
-        await self.until_done()
-        return self._state.accumulator.message()
-
-    async def final_text(self) -> str:
-        await self.until_done()
-        return self._state.accumulator.text
-
-
-def _iterate(
-    response: httpx.Response,
-    reopen: Callable[[str | None], httpx.Response],
-    cancel: Callable[[str], None] | None,
-    state: StreamState,
-    live: _Live,
-) -> Generator[ChatCompletionChunk, None, None]:
-    resumed = False
-    try:
-        while True:
-            try:
-                for data in response.iter_bytes():
-                    yield from state.chunks(state.decoder.feed(data), response)
-                    if state.done:
-                        return
-                yield from state.chunks(state.decoder.end(), response)
-                if state.done:
-                    return
-                failure: Exception = state.truncated(response)
-                cause: BaseException | None = None
-            except _TRANSPORT_ERRORS as exc:
-                failure, cause = wrap_transport_error(exc, response.request), exc
-            resume_from = None if resumed else resumable_id(state)
-            if resume_from is None:
-                raise failure from cause
-            resumed = True
-            response.close()
-            state.decoder = SSEDecoder()
-            response = live.response = reopen(resume_from)
-    finally:
-        response.close()
-        stream_id = stream_to_cancel(state, response)
-        if cancel is not None and stream_id is not None:
-            with contextlib.suppress(Exception):
-                cancel(stream_id)
-
-
-class ChatStream(_StreamAccess):
-    """The blocking twin of :class:`AsyncChatStream`: an iterator and a context manager."""
-
-    def __init__(
-        self,
-        open_response: Callable[[str | None], httpx.Response],
-        cancel: Callable[[str], None] | None = None,
-    ) -> None:
-        self._open = open_response
-        self._cancel = cancel
-        self._live = _Live()
-        self._state = StreamState()
-        self._iterator: Generator[ChatCompletionChunk, None, None] | None = None
-        self._closed = False
-
-    def _start(self) -> httpx.Response:
-        if self._live.response is None:
-            if self._closed:
-                raise RuntimeError("The stream was closed before it started.")
-            self._live.response = self._open(None)
-        return self._live.response
-
-    def __enter__(self) -> Self:
-        self._start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __iter__(self) -> Self:
-        return self
-
-    def __next__(self) -> ChatCompletionChunk:
-        if self._iterator is None:
-            if self._closed:
-                raise StopIteration
-            response = self._start()
-            self._iterator = _iterate(response, self._open, self._cancel, self._state, self._live)
-        return next(self._iterator)
-
-    def close(self) -> None:
-        """Stop reading and release the connection; safe to call more than once."""
-        self._closed = True
-        if self._iterator is not None:
-            # ValueError: "generator already executing" (closed from another thread).
-            with contextlib.suppress(ValueError):
-                self._iterator.close()
-        elif self._response is not None and self._cancel is not None:
-            stream_id = stream_to_cancel(self._state, self._response)
-            if stream_id is not None:
-                with contextlib.suppress(Exception):
-                    self._cancel(stream_id)
-        if self._response is not None:
-            self._response.close()
-
-    @property
-    def text_stream(self) -> Iterator[str]:
-        return self._texts()
-
-    def _texts(self) -> Generator[str, None, None]:
-        for chunk in self:
-            for choice in chunk.choices:
-                if choice.index == 0 and choice.delta.content:
-                    yield choice.delta.content
-
-    def until_done(self) -> None:
-        for _ in self:
-            pass
-
-    def get_final_completion(self) -> ChatCompletion:
-        self.until_done()
-        return self._state.accumulator.completion()
-
-    def get_final_message(self) -> ResponseMessage:
-        self.until_done()
-        return self._state.accumulator.message()
-
-    def final_text(self) -> str:
-        self.until_done()
-        return self._state.accumulator.text

@@ -1,37 +1,19 @@
-"""The blocking admin client: the twin of the async one, for scripts and CLIs.
-
-A thin I/O shell over the same policy, request and error code as
-:class:`saasllm.SaaSLLMAdmin`; only the waiting and the socket calls differ.
-"""
+# Generated from _admin.py by scripts/generate_sync.py; do not edit.
+"""The admin API's client: organizations, teams, keys, credits and reports over ``/admin``."""
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self, TypeVar
-from urllib.parse import quote
-from uuid import uuid4
+from typing import Any, TypedDict, TypeVar, Unpack
 
 import httpx
 from pydantic import BaseModel
 
-from saasllm._errors import (
-    APIResponseValidationError,
-    status_error_from_response,
-    wrap_transport_error,
-)
-from saasllm._policy import (
-    DEFAULT_MAX_RETRIES,
-    build_timeout,
-    is_retryable_exception,
-    is_retryable_status,
-    parse_retry_after,
-    retry_delay,
-)
-from saasllm._requests import attempt_headers, base_headers, parse_response
+from saasllm import _endpoints as ep
+from saasllm._endpoints import Endpoint
+from saasllm._policy import DEFAULT_MAX_RETRIES
+from saasllm._sync_api_client import SyncAPIClient
 from saasllm_schema import (
     AdminKeyCreate,
     AdminKeyCreated,
@@ -63,14 +45,10 @@ from saasllm_schema import (
 
 __all__ = ["SyncSaaSLLMAdmin"]
 
-_ModelT = TypeVar("_ModelT", bound=BaseModel)
 _ItemT = TypeVar("_ItemT")
 
 DEFAULT_ADMIN_TIMEOUT = 30.0
 """Admin calls are database work, never an LLM answer, so a shorter budget than jobs'."""
-
-# Sending one of these twice leaves the gateway as sending it once did.
-_IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE"})
 
 # A time for report filters: an aware datetime, or ISO 8601 text passed on as is.
 When = datetime | str
@@ -79,9 +57,24 @@ When = datetime | str
 _FetchPage = Callable[[str | None], Page[_ItemT]]
 
 
-def _segment(value: str) -> str:
-    """Quote a path segment whole, so an id with ``/`` or ``?`` cannot reach another route."""
-    return quote(str(value), safe="")
+class JobFilters(TypedDict, total=False):
+    """The filters of :meth:`SyncSaaSLLMAdmin.list_jobs`, for :meth:`SyncSaaSLLMAdmin.iter_jobs`."""
+
+    organization_id: str | None
+    team_id: str | None
+    status: JobStatus | None
+    job_type: str | None
+    user_id: str | None
+    start: When | None
+    end: When | None
+
+
+class AuditFilters(TypedDict, total=False):
+    """The filters of :meth:`SyncSaaSLLMAdmin.audit`, for :meth:`SyncSaaSLLMAdmin.iter_audit`."""
+
+    by: str | None
+    action: str | None
+    target: str | None
 
 
 def _query(**params: object) -> dict[str, str]:
@@ -99,26 +92,8 @@ def _query(**params: object) -> dict[str, str]:
     return query
 
 
-def _body(model: BaseModel) -> dict[str, Any]:
-    """Only the fields the caller set: an update must not reset the others to defaults."""
-    return model.model_dump(mode="json", exclude_unset=True)
-
-
-def _parse_list(model: type[_ModelT], response: httpx.Response) -> list[_ModelT]:
-    try:
-        body = response.json()
-        if not isinstance(body, list):
-            raise ValueError(f"expected a JSON array, got {type(body).__name__}")
-        return [model.model_validate(item) for item in body]
-    except ValueError as exc:  # bad JSON, or pydantic's ValidationError
-        raise APIResponseValidationError(
-            f"Unexpected list[{model.__name__}] body from {response.request.url}: {exc}",
-            response=response,
-        ) from exc
-
-
-class SyncSaaSLLMAdmin:
-    """Blocking client for a saasllm gateway's admin API.
+class SyncSaaSLLMAdmin(SyncAPIClient):
+    """Client for a saasllm gateway's admin API; its methods are blocking calls.
 
     Usage::
 
@@ -147,10 +122,6 @@ class SyncSaaSLLMAdmin:
     pydantic's ``ValidationError`` (a ``ValueError``) without a request.
     """
 
-    base_url: str
-    max_retries: int
-    timeout: httpx.Timeout
-
     def __init__(
         self,
         base_url: str | None = None,
@@ -160,100 +131,14 @@ class SyncSaaSLLMAdmin:
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx.Client | None = None,
     ) -> None:
-        url = base_url or os.environ.get("SAASLLM_BASE_URL")
-        if not url:
-            raise ValueError("base_url is required (or set SAASLLM_BASE_URL)")
-        key = admin_key or os.environ.get("SAASLLM_ADMIN_KEY")
-        if not key:
-            raise ValueError("admin_key is required (or set SAASLLM_ADMIN_KEY)")
-        if max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
-        self.base_url = url.rstrip("/")
-        self.max_retries = max_retries
-        self.timeout = build_timeout(timeout)
-        self._headers = base_headers(key, None)
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(timeout=self.timeout)
-
-    def __repr__(self) -> str:
-        # Never show the key.
-        return f"{type(self).__name__}(base_url={self.base_url!r})"
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
-
-    # --- transport ----------------------------------------------------------------
-
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        json: Any = None,
-        idempotency_key: str | None = None,
-    ) -> httpx.Response:
-        """Send with retries; returns a 2xx response whose body has been read.
-
-        Only what is safe to send twice is retried: GET, PUT and DELETE, and a
-        POST carrying an ``Idempotency-Key`` (the credit moves). Any other POST or
-        PATCH goes out once, since a retry after a lost answer could issue a second
-        key or apply a change twice; the caller sees the error and decides.
-        """
-        retryable = method in _IDEMPOTENT_METHODS or idempotency_key is not None
-        url = f"{self.base_url}{path}"
-        retries_taken = 0
-        while True:
-            headers = {
-                **self._headers,
-                **attempt_headers(
-                    retries_taken=retries_taken, idempotency_key=idempotency_key, stream=False
-                ),
-            }
-            request = self._http.build_request(
-                method, url, params=params, json=json, headers=headers, timeout=self.timeout
-            )
-            try:
-                response = self._http.send(request)
-            except httpx.RequestError as exc:
-                delay = None
-                if retryable and is_retryable_exception(exc):
-                    delay = retry_delay(
-                        retries_taken=retries_taken,
-                        max_retries=self.max_retries,
-                        retry_after=None,
-                    )
-                if delay is None:
-                    raise wrap_transport_error(exc, request) from exc
-                time.sleep(delay)
-                retries_taken += 1
-                continue
-            if response.is_success:
-                return response
-            retry_after = parse_retry_after(response.headers)
-            if retryable and is_retryable_status(response.status_code, response.headers):
-                delay = retry_delay(
-                    retries_taken=retries_taken,
-                    max_retries=self.max_retries,
-                    retry_after=retry_after,
-                )
-                if delay is not None:
-                    time.sleep(delay)
-                    retries_taken += 1
-                    continue
-            raise status_error_from_response(response, retry_after=retry_after)
+        super().__init__(
+            base_url,
+            admin_key,
+            key_name="admin_key",
+            timeout=timeout,
+            max_retries=max_retries,
+            http_client=http_client,
+        )
 
     def _paginate(self, fetch: _FetchPage[_ItemT]) -> Iterator[_ItemT]:
         """Pages are fetched as the iteration reaches them, so stopping early costs nothing."""
@@ -270,16 +155,13 @@ class SyncSaaSLLMAdmin:
     def create_organization(self, id: str, name: str = "") -> Organization:
         """``name`` defaults to the id on the gateway."""
         body = OrganizationCreate(id=id, name=name)
-        response = self._request("POST", "/admin/organizations", json=_body(body))
-        return parse_response(Organization, response)
+        return self._call(ep.CREATE_ORGANIZATION, Organization, body=body)
 
     def list_organizations(self) -> list[Organization]:
-        response = self._request("GET", "/admin/organizations")
-        return _parse_list(Organization, response)
+        return self._call(ep.LIST_ORGANIZATIONS, list[Organization])
 
     def get_organization(self, id: str) -> Organization:
-        response = self._request("GET", f"/admin/organizations/{_segment(id)}")
-        return parse_response(Organization, response)
+        return self._call(ep.GET_ORGANIZATION.at(id=id), Organization)
 
     # --- teams --------------------------------------------------------------------
 
@@ -324,8 +206,7 @@ class SyncSaaSLLMAdmin:
             rpm_limit=rpm_limit,
             max_concurrent_streams=max_concurrent_streams,
         )
-        response = self._request("POST", "/admin/teams", json=_body(body))
-        return parse_response(Team, response)
+        return self._call(ep.CREATE_TEAM, Team, body=body)
 
     def list_teams(
         self,
@@ -340,12 +221,10 @@ class SyncSaaSLLMAdmin:
             low_balance=low_balance,
             include_deleted=include_deleted or None,
         )
-        response = self._request("GET", "/admin/teams", params=params)
-        return _parse_list(Team, response)
+        return self._call(ep.LIST_TEAMS, list[Team], params=params)
 
     def get_team(self, team_id: str) -> Team:
-        response = self._request("GET", f"/admin/teams/{_segment(team_id)}")
-        return parse_response(Team, response)
+        return self._call(ep.GET_TEAM.at(team_id=team_id), Team)
 
     def update_team(self, team_id: str, **changes: Any) -> Team:
         """Change only the fields named (see ``TeamUpdate``); the others stay as they are.
@@ -354,22 +233,18 @@ class SyncSaaSLLMAdmin:
         ``model_groups`` replaces the team's whole list.
         """
         body = TeamUpdate.model_validate(changes)
-        path = f"/admin/teams/{_segment(team_id)}"
-        response = self._request("PATCH", path, json=_body(body))
-        return parse_response(Team, response)
+        return self._call(ep.UPDATE_TEAM.at(team_id=team_id), Team, body=body)
 
     def suspend_team(self, team_id: str) -> Team:
         """The team's calls and new jobs are refused (403 ``team_suspended``) until resumed."""
-        response = self._request("POST", f"/admin/teams/{_segment(team_id)}/suspend")
-        return parse_response(Team, response)
+        return self._call(ep.SUSPEND_TEAM.at(team_id=team_id), Team)
 
     def resume_team(self, team_id: str) -> Team:
-        response = self._request("POST", f"/admin/teams/{_segment(team_id)}/resume")
-        return parse_response(Team, response)
+        return self._call(ep.RESUME_TEAM.at(team_id=team_id), Team)
 
     def delete_team(self, team_id: str) -> None:
         """A soft delete: the keys stop working, the jobs and the ledger stay for reports."""
-        self._request("DELETE", f"/admin/teams/{_segment(team_id)}")
+        self._request(ep.DELETE_TEAM.at(team_id=team_id))
 
     # --- team keys ----------------------------------------------------------------
 
@@ -391,29 +266,22 @@ class SyncSaaSLLMAdmin:
             expires_at=expires_at,
             model_groups=None if model_groups is None else list(model_groups),
         )
-        path = f"/admin/teams/{_segment(team_id)}/keys"
-        response = self._request("POST", path, json=_body(body))
-        return parse_response(KeyCreated, response)
+        return self._call(ep.CREATE_KEY.at(team_id=team_id), KeyCreated, body=body)
 
     def list_keys(self, team_id: str) -> list[KeyInfo]:
-        response = self._request("GET", f"/admin/teams/{_segment(team_id)}/keys")
-        return _parse_list(KeyInfo, response)
+        return self._call(ep.LIST_KEYS.at(team_id=team_id), list[KeyInfo])
 
     def get_key(self, key_id: str) -> KeyInfo:
-        response = self._request("GET", f"/admin/keys/{_segment(key_id)}")
-        return parse_response(KeyInfo, response)
+        return self._call(ep.GET_KEY.at(key_id=key_id), KeyInfo)
 
     def update_key(self, key_id: str, **changes: Any) -> KeyInfo:
         """Change only the fields named (see ``KeyUpdate``); ``expires_at=None`` clears it."""
         body = KeyUpdate.model_validate(changes)
-        path = f"/admin/keys/{_segment(key_id)}"
-        response = self._request("PATCH", path, json=_body(body))
-        return parse_response(KeyInfo, response)
+        return self._call(ep.UPDATE_KEY.at(key_id=key_id), KeyInfo, body=body)
 
     def revoke_key(self, key_id: str) -> KeyInfo:
         """The key fails its very next request (401); use :meth:`rotate_key` to hand over."""
-        response = self._request("POST", f"/admin/keys/{_segment(key_id)}/revoke")
-        return parse_response(KeyInfo, response)
+        return self._call(ep.REVOKE_KEY.at(key_id=key_id), KeyInfo)
 
     def rotate_key(
         self, key_id: str, *, grace_seconds: int = 3600, name: str | None = None
@@ -421,14 +289,12 @@ class SyncSaaSLLMAdmin:
         """A new key with the same team and groups; the old one keeps working for
         ``grace_seconds`` so running deployments can switch over (0: it stops now)."""
         body = KeyRotate(grace_seconds=grace_seconds, name=name)
-        path = f"/admin/keys/{_segment(key_id)}/rotate"
-        response = self._request("POST", path, json=_body(body))
-        return parse_response(KeyCreated, response)
+        return self._call(ep.ROTATE_KEY.at(key_id=key_id), KeyCreated, body=body)
 
     # --- credits ------------------------------------------------------------------
 
     def _move_credits(
-        self, team_id: str, action: str, body: BaseModel, idempotency_key: str | None
+        self, endpoint: Endpoint, team_id: str, body: BaseModel, idempotency_key: str | None
     ) -> LedgerEntry:
         """Every move carries an ``Idempotency-Key``, made once per call when not given.
 
@@ -438,31 +304,30 @@ class SyncSaaSLLMAdmin:
         after a crash). Keys are per team; the same key with a different change is a
         ``ConflictError``.
         """
-        path = f"/admin/teams/{_segment(team_id)}/credits/{action}"
-        key = idempotency_key or str(uuid4())
-        response = self._request("POST", path, json=_body(body), idempotency_key=key)
-        return parse_response(LedgerEntry, response)
+        return self._call(
+            endpoint.at(team_id=team_id), LedgerEntry, body=body, idempotency_key=idempotency_key
+        )
 
     def allocate_credits(
         self, team_id: str, amount: int, *, reason: str = "", idempotency_key: str | None = None
     ) -> LedgerEntry:
         """Credits granted under an agreement (a plan's monthly allocation), not bought."""
         body = CreditGrant(amount=amount, reason=reason)
-        return self._move_credits(team_id, "allocate", body, idempotency_key)
+        return self._move_credits(ep.ALLOCATE_CREDITS, team_id, body, idempotency_key)
 
     def top_up(
         self, team_id: str, amount: int, *, reason: str = "", idempotency_key: str | None = None
     ) -> LedgerEntry:
         """Purchased credits; pass the payment's id as ``idempotency_key`` to apply it once."""
         body = CreditGrant(amount=amount, reason=reason)
-        return self._move_credits(team_id, "topup", body, idempotency_key)
+        return self._move_credits(ep.TOP_UP, team_id, body, idempotency_key)
 
     def adjust_credits(
         self, team_id: str, amount: int, *, reason: str, idempotency_key: str | None = None
     ) -> LedgerEntry:
         """A correction either way; the reason is required because the ledger is the audit."""
         body = CreditAdjustment(amount=amount, reason=reason)
-        return self._move_credits(team_id, "adjust", body, idempotency_key)
+        return self._move_credits(ep.ADJUST_CREDITS, team_id, body, idempotency_key)
 
     def refund(
         self,
@@ -473,18 +338,18 @@ class SyncSaaSLLMAdmin:
         job_id: str | None = None,
         idempotency_key: str | None = None,
     ) -> LedgerEntry:
-        """With ``job_id``, at most that job's charge and once per job (then ``ConflictError``)."""
+        """With ``job_id``, at most that job's charge and once per job (then a
+        ``ConflictError`` with code ``already_refunded``)."""
         body = CreditGrant(amount=amount, reason=reason, job_id=job_id)
-        return self._move_credits(team_id, "refund", body, idempotency_key)
+        return self._move_credits(ep.REFUND, team_id, body, idempotency_key)
 
     def ledger(
         self, team_id: str, *, limit: int = 100, cursor: str | None = None
     ) -> Page[LedgerEntry]:
         """Newest first; pass ``next_cursor`` back as ``cursor`` (or use :meth:`iter_ledger`)."""
-        path = f"/admin/teams/{_segment(team_id)}/ledger"
         params = _query(limit=limit, cursor=cursor)
-        response = self._request("GET", path, params=params)
-        return parse_response(Page[LedgerEntry], response)
+        endpoint = ep.LEDGER.at(team_id=team_id)
+        return self._call(endpoint, Page[LedgerEntry], params=params)
 
     def iter_ledger(self, team_id: str, *, page_size: int = 100) -> Iterator[LedgerEntry]:
         return self._paginate(lambda cursor: self.ledger(team_id, limit=page_size, cursor=cursor))
@@ -492,12 +357,10 @@ class SyncSaaSLLMAdmin:
     # --- model groups -------------------------------------------------------------
 
     def list_model_groups(self) -> list[ModelGroupSpec]:
-        response = self._request("GET", "/admin/model-groups")
-        return _parse_list(ModelGroupSpec, response)
+        return self._call(ep.LIST_MODEL_GROUPS, list[ModelGroupSpec])
 
     def get_model_group(self, name: str) -> ModelGroupSpec:
-        response = self._request("GET", f"/admin/model-groups/{_segment(name)}")
-        return parse_response(ModelGroupSpec, response)
+        return self._call(ep.GET_MODEL_GROUP.at(name=name), ModelGroupSpec)
 
     def put_model_group(
         self, name: str, members: Sequence[str | ModelGroupMember]
@@ -505,13 +368,11 @@ class SyncSaaSLLMAdmin:
         """Create or replace: ``members`` in order are the fallback chain, live at once. A
         member is a ``model_list`` name or a ``ModelGroupMember`` defined in place."""
         body = ModelGroupSpec(name=name, members=list(members))
-        path = f"/admin/model-groups/{_segment(name)}"
-        response = self._request("PUT", path, json=_body(body))
-        return parse_response(ModelGroupSpec, response)
+        return self._call(ep.PUT_MODEL_GROUP.at(name=name), ModelGroupSpec, body=body)
 
     def delete_model_group(self, name: str) -> None:
         """Refused (``ConflictError``) while a team has the group as its default."""
-        self._request("DELETE", f"/admin/model-groups/{_segment(name)}")
+        self._request(ep.DELETE_MODEL_GROUP.at(name=name))
 
     # --- admin keys ---------------------------------------------------------------
 
@@ -523,16 +384,13 @@ class SyncSaaSLLMAdmin:
         ``billing``. ``AdminKeyCreated.key`` is the only copy of the secret.
         """
         body = AdminKeyCreate(name=name, scope=scope)
-        response = self._request("POST", "/admin/admin-keys", json=_body(body))
-        return parse_response(AdminKeyCreated, response)
+        return self._call(ep.CREATE_ADMIN_KEY, AdminKeyCreated, body=body)
 
     def list_admin_keys(self) -> list[AdminKeyInfo]:
-        response = self._request("GET", "/admin/admin-keys")
-        return _parse_list(AdminKeyInfo, response)
+        return self._call(ep.LIST_ADMIN_KEYS, list[AdminKeyInfo])
 
     def revoke_admin_key(self, key_id: str) -> AdminKeyInfo:
-        response = self._request("POST", f"/admin/admin-keys/{_segment(key_id)}/revoke")
-        return parse_response(AdminKeyInfo, response)
+        return self._call(ep.REVOKE_ADMIN_KEY.at(key_id=key_id), AdminKeyInfo)
 
     # --- reports ------------------------------------------------------------------
 
@@ -553,8 +411,7 @@ class SyncSaaSLLMAdmin:
             end=end,
             group_by=group_by,
         )
-        response = self._request("GET", "/admin/usage", params=params)
-        return parse_response(UsageReport, response)
+        return self._call(ep.USAGE, UsageReport, params=params)
 
     def list_jobs(
         self,
@@ -581,33 +438,14 @@ class SyncSaaSLLMAdmin:
             limit=limit,
             cursor=cursor,
         )
-        response = self._request("GET", "/admin/jobs", params=params)
-        return parse_response(Page[JobListItem], response)
+        return self._call(ep.LIST_JOBS, Page[JobListItem], params=params)
 
     def iter_jobs(
-        self,
-        *,
-        organization_id: str | None = None,
-        team_id: str | None = None,
-        status: JobStatus | None = None,
-        job_type: str | None = None,
-        user_id: str | None = None,
-        start: When | None = None,
-        end: When | None = None,
-        page_size: int = 100,
+        self, *, page_size: int = 100, **filters: Unpack[JobFilters]
     ) -> Iterator[JobListItem]:
+        """Every job :meth:`list_jobs` would list with the same filters, page by page."""
         return self._paginate(
-            lambda cursor: self.list_jobs(
-                organization_id=organization_id,
-                team_id=team_id,
-                status=status,
-                job_type=job_type,
-                user_id=user_id,
-                start=start,
-                end=end,
-                limit=page_size,
-                cursor=cursor,
-            )
+            lambda cursor: self.list_jobs(limit=page_size, cursor=cursor, **filters)
         )
 
     def audit(
@@ -625,19 +463,10 @@ class SyncSaaSLLMAdmin:
         object such as ``team:acme-prod``.
         """
         params = _query(by=by, action=action, target=target, limit=limit, cursor=cursor)
-        response = self._request("GET", "/admin/audit", params=params)
-        return parse_response(Page[AuditEntry], response)
+        return self._call(ep.AUDIT, Page[AuditEntry], params=params)
 
     def iter_audit(
-        self,
-        *,
-        by: str | None = None,
-        action: str | None = None,
-        target: str | None = None,
-        page_size: int = 100,
+        self, *, page_size: int = 100, **filters: Unpack[AuditFilters]
     ) -> Iterator[AuditEntry]:
-        return self._paginate(
-            lambda cursor: self.audit(
-                by=by, action=action, target=target, limit=page_size, cursor=cursor
-            )
-        )
+        """Every entry :meth:`audit` would list with the same filters, page by page."""
+        return self._paginate(lambda cursor: self.audit(limit=page_size, cursor=cursor, **filters))
