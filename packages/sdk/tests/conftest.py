@@ -19,6 +19,7 @@ from packages.sdk.tests.sdk_testkit import (
     Client,
     ClientFactory,
     FakeStats,
+    OpenJob,
     Recorder,
     RestartableGateway,
     all_groups,
@@ -68,6 +69,14 @@ def client(make_client: ClientFactory, sqlite_gateway: GatewayProcess, team: Tea
     return make_client(sqlite_gateway.url, team)
 
 
+@pytest.fixture
+def open_job(
+    make_client: ClientFactory, sqlite_gateway: GatewayProcess, team: TeamHandle
+) -> OpenJob:
+    """``await open_job(**client_options)``: a client on the SQLite gateway with a job open."""
+    return lambda **options: make_client.with_job(sqlite_gateway.url, team, **options)
+
+
 @pytest.fixture(scope="session")
 def faults_gateway_holder(workdir: Path, fake_upstream: Any) -> Iterator[RestartableGateway]:
     holder = RestartableGateway(
@@ -90,3 +99,11 @@ def faults_team(faults: GatewayProcess) -> Iterator[TeamHandle]:
     tenants = Admin(faults.url)
     yield tenants.team(credits=100, model_groups=all_groups())
     tenants.http.close()
+
+
+@pytest.fixture
+def open_faults_job(
+    make_client: ClientFactory, faults: GatewayProcess, faults_team: TeamHandle
+) -> OpenJob:
+    """``await open_faults_job(**client_options)``: the same on the dedicated gateway."""
+    return lambda **options: make_client.with_job(faults.url, faults_team, **options)

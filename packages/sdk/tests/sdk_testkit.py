@@ -21,7 +21,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -125,6 +125,7 @@ class Recorder:
 
 
 RequestHook = Callable[[httpx.Request], None]
+OpenJob = Callable[..., Awaitable[tuple[Client, str]]]
 
 
 class ClientFactory:
@@ -168,6 +169,13 @@ class ClientFactory:
         if isinstance(http, httpx.AsyncClient):
             return SaaSLLMClient(base_url, team.team_id, team.key, http_client=http, **options)
         return SyncSaaSLLMClient(base_url, team.team_id, team.key, http_client=http, **options)
+
+    async def with_job(self, base_url: str, team: TeamHandle, **options: Any) -> tuple[Client, str]:
+        """A client with a job open, and the recorder cleared of opening it."""
+        client = self(base_url, team, **options)
+        job_id: str = await resolve(client.create_job("demo"))
+        self.recorder.clear()
+        return client, job_id
 
     def admin(self, base_url: str, admin_key: str = ADMIN_KEY, **options: Any) -> AdminClient:
         http = self._http_client()

@@ -32,6 +32,7 @@ from packages.sdk.tests.sdk_testkit import (
     FakeStats,
     FlakyProxy,
     LateListener,
+    OpenJob,
     Recorder,
     captive_portal,
     resolve,
@@ -395,15 +396,9 @@ async def test_422_is_not_retried(client: Client, recorder: Recorder) -> None:
 
 
 async def test_429_with_retry_after_is_retried_then_raised(
-    make_client: ClientFactory,
-    recorder: Recorder,
-    sqlite_gateway: GatewayProcess,
-    team: TeamHandle,
-    fake: FakeStats,
+    open_job: OpenJob, recorder: Recorder, fake: FakeStats
 ) -> None:
-    client = make_client(sqlite_gateway.url, team, max_retries=1)
-    job_id = await resolve(client.create_job("demo"))
-    recorder.clear()
+    client, job_id = await open_job(max_retries=1)
     before = fake.requests_for("fake-429-r1")
     started = time.monotonic()
     with pytest.raises(RateLimitError) as caught:
@@ -416,14 +411,9 @@ async def test_429_with_retry_after_is_retried_then_raised(
 
 
 async def test_retry_after_beyond_cap_raises_immediately(
-    make_client: ClientFactory,
-    recorder: Recorder,
-    faults: GatewayProcess,
-    faults_team: TeamHandle,
+    open_faults_job: OpenJob, recorder: Recorder
 ) -> None:
-    client = make_client(faults.url, faults_team)
-    job_id = await resolve(client.create_job("demo"))
-    recorder.clear()
+    client, job_id = await open_faults_job()
     started = time.monotonic()
     with pytest.raises(RateLimitError) as caught:
         await resolve(client.chat(job_id, MESSAGES, model="ratelimited-long"))
@@ -432,16 +422,8 @@ async def test_retry_after_beyond_cap_raises_immediately(
     check_status_error(caught.value, 429, "upstream_rate_limited", recorder)
 
 
-async def test_max_retries_zero(
-    make_client: ClientFactory,
-    recorder: Recorder,
-    sqlite_gateway: GatewayProcess,
-    team: TeamHandle,
-    fake: FakeStats,
-) -> None:
-    client = make_client(sqlite_gateway.url, team, max_retries=0)
-    job_id = await resolve(client.create_job("demo"))
-    recorder.clear()
+async def test_max_retries_zero(open_job: OpenJob, recorder: Recorder, fake: FakeStats) -> None:
+    client, job_id = await open_job(max_retries=0)
     before = fake.requests_for("fake-429-r1")
     with pytest.raises(RateLimitError) as caught:
         await resolve(client.chat(job_id, MESSAGES, model="ratelimited"))
@@ -450,16 +432,10 @@ async def test_max_retries_zero(
 
 
 async def test_504_is_retried(
-    make_client: ClientFactory,
-    recorder: Recorder,
-    faults: GatewayProcess,
-    faults_team: TeamHandle,
-    fake: FakeStats,
+    open_faults_job: OpenJob, recorder: Recorder, fake: FakeStats
 ) -> None:
     """The faults gateway gives up on a silent upstream after 0.5 s (first chunk)."""
-    client = make_client(faults.url, faults_team, max_retries=1)
-    job_id = await resolve(client.create_job("demo"))
-    recorder.clear()
+    client, job_id = await open_faults_job(max_retries=1)
     before = fake.requests_for("fake-hang")
     with pytest.raises(UpstreamTimeoutError) as caught:
         await resolve(client.chat_stream(job_id, MESSAGES, model="hang").until_done())
@@ -485,16 +461,10 @@ async def test_connect_errors_are_retried_then_raised(
 
 
 async def test_read_timeout_is_not_retried(
-    make_client: ClientFactory,
-    recorder: Recorder,
-    sqlite_gateway: GatewayProcess,
-    team: TeamHandle,
-    fake: FakeStats,
+    open_job: OpenJob, recorder: Recorder, fake: FakeStats
 ) -> None:
     """The request may have reached the upstream: resending it could double an effect."""
-    client = make_client(sqlite_gateway.url, team, timeout=0.5)
-    job_id = await resolve(client.create_job("demo"))
-    recorder.clear()
+    client, job_id = await open_job(timeout=0.5)
     before = fake.requests_for("fake-hang")
     with pytest.raises(APITimeoutError) as caught:
         await resolve(client.chat(job_id, MESSAGES, model="hang"))
@@ -570,15 +540,9 @@ async def test_structured_output_repairs_once(client: Client, recorder: Recorder
 
 
 async def test_structured_output_badjson_repairs_once_then_raises(
-    make_client: ClientFactory,
-    recorder: Recorder,
-    faults: GatewayProcess,
-    faults_team: TeamHandle,
-    fake: FakeStats,
+    open_faults_job: OpenJob, recorder: Recorder, fake: FakeStats
 ) -> None:
-    client = make_client(faults.url, faults_team)
-    job_id = await resolve(client.create_job("demo"))
-    recorder.clear()
+    client, job_id = await open_faults_job()
     before = fake.requests_for("fake-badjson")
     with pytest.raises(ValidationError):
         await resolve(

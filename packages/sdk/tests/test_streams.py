@@ -23,6 +23,7 @@ from packages.sdk.tests.sdk_testkit import (
     Client,
     ClientFactory,
     FakeStats,
+    OpenJob,
     Recorder,
     Stream,
     close_stream,
@@ -231,16 +232,10 @@ async def test_rate_limit_before_first_byte_is_retried(
 
 
 async def test_rate_limit_surfaces_as_http_status_error(
-    make_client: ClientFactory,
-    recorder: Recorder,
-    sqlite_gateway: GatewayProcess,
-    team: TeamHandle,
-    fake: FakeStats,
+    open_job: OpenJob, recorder: Recorder, fake: FakeStats
 ) -> None:
     """No retries left (the retry itself is covered above and in test_clients)."""
-    client = make_client(sqlite_gateway.url, team, max_retries=0)
-    job_id = await resolve(client.create_job("stream"))
-    recorder.clear()
+    client, job_id = await open_job(max_retries=0)
     before = fake.requests_for("fake-429-r1")
     with pytest.raises(httpx.HTTPStatusError) as caught:
         await collect(client.chat_stream(job_id, MESSAGES, model="ratelimited"))

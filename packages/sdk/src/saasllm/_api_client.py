@@ -26,22 +26,9 @@ __all__ = ["AsyncAPIClient"]
 _T = TypeVar("_T")
 
 
-class AsyncAPIClient(AsyncClosing, BaseClient):
-    def __init__(
-        self,
-        base_url: str | None,
-        api_key: str | None,
-        *,
-        key_name: str,
-        timeout: float | httpx.Timeout | None,
-        max_retries: int,
-        http_client: httpx.AsyncClient | None,
-    ) -> None:
-        super().__init__(
-            base_url, api_key, key_name=key_name, timeout=timeout, max_retries=max_retries
-        )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(timeout=self.timeout)
+class AsyncAPIClient(AsyncClosing, BaseClient[httpx.AsyncClient]):
+    def _new_http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=self.timeout)
 
     async def aclose(self) -> None:
         """Close the connection pool, unless it belongs to an ``http_client`` you passed in."""

@@ -9,6 +9,7 @@ only in their key and their endpoints.
 from __future__ import annotations
 
 import os
+from typing import Generic, TypeVar
 from uuid import uuid4
 
 import httpx
@@ -26,11 +27,14 @@ from saasllm._requests import USER_AGENT
 
 __all__ = ["BaseClient"]
 
+_HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
 
-class BaseClient:
+
+class BaseClient(Generic[_HttpT]):
     base_url: str
     max_retries: int
     timeout: httpx.Timeout
+    _http: _HttpT
 
     def __init__(
         self,
@@ -40,6 +44,7 @@ class BaseClient:
         key_name: str,
         timeout: float | httpx.Timeout | None,
         max_retries: int,
+        http_client: _HttpT | None,
     ) -> None:
         url = base_url or os.environ.get("SAASLLM_BASE_URL")
         if not url:
@@ -58,6 +63,12 @@ class BaseClient:
             "User-Agent": USER_AGENT,
             "Accept": "application/json",
         }
+        # A client passed in is the caller's to close.
+        self._owns_http = http_client is None
+        self._http = http_client or self._new_http()
+
+    def _new_http(self) -> _HttpT:
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         # Never show the key.

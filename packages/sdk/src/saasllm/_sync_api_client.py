@@ -27,22 +27,9 @@ __all__ = ["SyncAPIClient"]
 _T = TypeVar("_T")
 
 
-class SyncAPIClient(Closing, BaseClient):
-    def __init__(
-        self,
-        base_url: str | None,
-        api_key: str | None,
-        *,
-        key_name: str,
-        timeout: float | httpx.Timeout | None,
-        max_retries: int,
-        http_client: httpx.Client | None,
-    ) -> None:
-        super().__init__(
-            base_url, api_key, key_name=key_name, timeout=timeout, max_retries=max_retries
-        )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(timeout=self.timeout)
+class SyncAPIClient(Closing, BaseClient[httpx.Client]):
+    def _new_http(self) -> httpx.Client:
+        return httpx.Client(timeout=self.timeout)
 
     def close(self) -> None:
         """Close the connection pool, unless it belongs to an ``http_client`` you passed in."""

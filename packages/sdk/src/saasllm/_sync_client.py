@@ -186,34 +186,24 @@ class SyncSaaSLLMClient(SyncAPIClient):
         messages: Messages | None = None,
         *,
         response_model: type[_ModelT],
-        model: str | None = None,
-        model_group: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
         max_repairs: int = 1,
+        **options: Unpack[ChatOptions],
     ) -> _ModelT:
         """Ask for JSON matching ``response_model`` and return a validated instance.
 
-        An answer that does not validate gets ``max_repairs`` repair turns (the
-        model sees its answer and the errors); after that pydantic's
-        ``ValidationError`` is raised.
+        Takes the keywords of :meth:`chat`; ``response_format`` is made from
+        ``response_model``. An answer that does not validate gets ``max_repairs``
+        repair turns (the model sees its answer and the errors); after that
+        pydantic's ``ValidationError`` is raised.
         """
         job = self._job_id(job_id)
         if messages is None:
             raise ValueError("messages is required")
-        response_format = response_format_for(response_model)
+        request: ChatOptions = {**options, "response_format": response_format_for(response_model)}
         conversation: list[Mapping[str, Any] | BaseModel] = list(messages)
         attempt = 0
         while True:
-            completion = self.chat(
-                job,
-                conversation,
-                model=model,
-                model_group=model_group,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                response_format=response_format,
-            )
+            completion = self.chat(job, conversation, **request)
             parsed, conversation = check_answer(
                 response_model,
                 conversation,
@@ -231,22 +221,15 @@ class SyncSaaSLLMClient(SyncAPIClient):
         messages: Messages | None = None,
         *,
         response_model: type[BaseModel],
-        model: str | None = None,
-        model_group: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
+        **options: Unpack[ChatOptions],
     ) -> Generator[str, None, None]:
-        """Yield the JSON answer's text pieces as they arrive (join them to get the JSON)."""
-        stream = self.chat_stream(
-            job_id,
-            messages,
-            model=model,
-            model_group=model_group,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            response_format=response_format_for(response_model),
-        )
-        with stream:
+        """Yield the JSON answer's text pieces as they arrive (join them to get the JSON).
+
+        Takes the keywords of :meth:`chat`; ``response_format`` is made from
+        ``response_model``.
+        """
+        request: ChatOptions = {**options, "response_format": response_format_for(response_model)}
+        with self.chat_stream(job_id, messages, **request) as stream:
             yield from stream.text_stream
 
     # --- the original client's names (code written for it runs unchanged) ----------
