@@ -110,7 +110,10 @@ class SaaSLLMAdmin(AsyncAPIClient):
             ``full``) decides which methods succeed; the others raise
             :class:`~saasllm.PermissionDeniedError`.
         timeout: Seconds per read/write (connect is always 5 s), or an ``httpx.Timeout``.
-        max_retries: Extra attempts for failures that are safe to resend.
+        max_retries: Extra attempts for failures that are safe to resend: any
+            request that never left; for reads, PUT, DELETE and the credit moves
+            (which carry an ``Idempotency-Key``), also a "try again" answer or a
+            lost one. Other changes go out once: the caller decides.
         http_client: Your own ``httpx.AsyncClient`` (proxies, transports); the SDK
             does not close a client it did not create.
 

@@ -41,7 +41,11 @@ class SaaSLLMClient(AsyncAPIClient):
             derives the team from the key, so it is informational.
         virtual_key: The team's virtual key, sent as a Bearer token.
         timeout: Seconds per read/write (connect is always 5 s), or an ``httpx.Timeout``.
-        max_retries: Extra attempts for failures that are safe to resend.
+        max_retries: Extra attempts for failures that are safe to resend: any
+            request that never left; a "try again" answer (408, 429, 502-504);
+            a lost answer to ``create_job``, ``get_job`` or ``complete_job``
+            (which carry an ``Idempotency-Key``). An LLM call whose connection
+            broke is not resent: it may have cost tokens.
         http_client: Your own ``httpx.AsyncClient`` (proxies, transports); the SDK
             does not close a client it did not create.
 
