@@ -12,6 +12,7 @@
     │   ├── NotFoundError                  404
     │   ├── ConflictError                  409 (JobAlreadyCompletedError)
     │   ├── RequestTooLargeError           413
+    │   │   └── RequestHeadersTooLargeError 431
     │   ├── UnprocessableEntityError       422
     │   ├── RateLimitError                 429 .retry_after
     │   ├── InternalServerError            >= 500
@@ -66,6 +67,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RequestHeadersTooLargeError",
     "RequestTooLargeError",
     "SaaSLLMError",
     "ServiceUnavailableError",
@@ -78,6 +80,7 @@ __all__ = [
     "StreamNotFoundError",
     "StreamPermissionDeniedError",
     "StreamRateLimitError",
+    "StreamRequestHeadersTooLargeError",
     "StreamRequestTooLargeError",
     "StreamServiceUnavailableError",
     "StreamTeamSuspendedError",
@@ -181,6 +184,10 @@ class RequestTooLargeError(APIStatusError):
     status_code = 413
 
 
+class RequestHeadersTooLargeError(RequestTooLargeError):
+    status_code = 431
+
+
 class UnprocessableEntityError(APIStatusError):
     status_code = 422
 
@@ -250,6 +257,10 @@ class StreamConflictError(StreamError, ConflictError):
 
 
 class StreamRequestTooLargeError(StreamError, RequestTooLargeError):
+    pass
+
+
+class StreamRequestHeadersTooLargeError(StreamError, RequestHeadersTooLargeError):
     pass
 
 
