@@ -21,6 +21,7 @@ class ErrorType(StrEnum):
     CONFLICT = "conflict_error"
     INVALID_REQUEST = "invalid_request_error"
     REQUEST_TOO_LARGE = "request_too_large"
+    HEADERS_TOO_LARGE = "headers_too_large"
     RATE_LIMIT = "rate_limit_error"
     UPSTREAM = "upstream_error"
     UPSTREAM_TIMEOUT = "upstream_timeout"
@@ -52,7 +53,9 @@ class ErrorCode(StrEnum):
     STREAM_ABANDONED = "stream_abandoned"
     VALIDATION_ERROR = "validation_error"
     INVALID_JSON = "invalid_json"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
     BODY_TOO_LARGE = "body_too_large"
+    HEADERS_TOO_LARGE = "headers_too_large"
     RATE_LIMITED = "rate_limited"
     CONCURRENCY_LIMITED = "concurrency_limited"
     UPSTREAM_ERROR = "upstream_error"
@@ -89,7 +92,9 @@ ERRORS: dict[ErrorCode, ErrorSpec] = {
     ErrorCode.CALLS_IN_FLIGHT: ErrorSpec(409, _T.CONFLICT),
     ErrorCode.KEY_NOT_ACTIVE: ErrorSpec(409, _T.CONFLICT),
     ErrorCode.STREAM_ABANDONED: ErrorSpec(409, _T.CONFLICT),
+    ErrorCode.METHOD_NOT_ALLOWED: ErrorSpec(405, _T.INVALID_REQUEST),
     ErrorCode.BODY_TOO_LARGE: ErrorSpec(413, _T.REQUEST_TOO_LARGE),
+    ErrorCode.HEADERS_TOO_LARGE: ErrorSpec(431, _T.HEADERS_TOO_LARGE),
     ErrorCode.VALIDATION_ERROR: ErrorSpec(422, _T.INVALID_REQUEST),
     ErrorCode.INVALID_JSON: ErrorSpec(422, _T.INVALID_REQUEST),
     ErrorCode.NO_DEFAULT_MODEL_GROUP: ErrorSpec(422, _T.INVALID_REQUEST),

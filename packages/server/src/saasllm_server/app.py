@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -16,7 +17,6 @@ from saasllm_server.api.body_limit import BodyLimitMiddleware
 from saasllm_server.api.nul_guard import NulGuardMiddleware
 from saasllm_server.api.sse import EventStreams
 from saasllm_server.bootstrap import apply_bootstrap
-from saasllm_server.domain.single_call import OneCallJobs
 from saasllm_server.services import Gateway
 from saasllm_server.settings import Settings
 from saasllm_server.storage.database import create_engine, migrate
@@ -56,7 +56,9 @@ def create_app(
         # Made here, on the loop that serves: the sweeper task and its pings belong to it.
         streams = EventStreams(settings)
         app.state.event_streams = streams
-        app.state.one_call_jobs = OneCallJobs(gateway.jobs, gateway.calls, gateway.catalog)
+        # Jobs a crashed process left open are settled before serving, then swept for good.
+        await gateway.sweeper.sweep()
+        leases = asyncio.create_task(gateway.sweeper.run(), name="saasllm-job-leases")
         # litellm's import leaves ~1M long-lived objects (pricing map, provider tables);
         # without this every full collection walks them all again while serving.
         gc.collect()
@@ -65,6 +67,9 @@ def create_app(
         try:
             yield
         finally:
+            leases.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await leases
             await streams.close()
             await gateway.relay.close()
             await gateway.jobs.close()

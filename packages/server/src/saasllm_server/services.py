@@ -21,6 +21,8 @@ from saasllm_server.domain.model_groups import ModelGroupCatalog, ModelGroupServ
 from saasllm_server.domain.ratelimit import InProcessRateLimiter, RateLimiter
 from saasllm_server.domain.reports import ReportService
 from saasllm_server.domain.resume import InProcessResumeStore, ResumeStore
+from saasllm_server.domain.single_call import OneCallJobs
+from saasllm_server.domain.sweeper import JobSweeper
 from saasllm_server.domain.teams import TenancyService
 from saasllm_server.domain.writes import ChangeWriter
 from saasllm_server.settings import Settings
@@ -42,6 +44,8 @@ class Gateway:
     admin_auth: AdminAuthenticator
     jobs: JobService
     calls: CallService
+    one_call: OneCallJobs
+    sweeper: JobSweeper
     resume: ResumeStore
     tenancy: TenancyService
     keys: KeyService
@@ -104,6 +108,8 @@ class Gateway:
             admin_auth=AdminAuthenticator(engine, settings.admin_key),
             jobs=jobs,
             calls=calls,
+            one_call=OneCallJobs(jobs, calls, catalog),
+            sweeper=JobSweeper(engine, jobs, settings.job_idle_timeout_s),
             resume=InProcessResumeStore(),
             tenancy=tenancy,
             keys=KeyService(writer, tenancy),

@@ -151,7 +151,7 @@ CASES: list[tuple[str, str, str, Any, int, str]] = [
         "body_too_large",
     ),
     ("unknown route", "GET", "/api/nope", None, 404, "not_found"),
-    ("wrong method", "DELETE", "/api/jobs/create", None, 405, "validation_error"),
+    ("wrong method", "DELETE", "/api/jobs/create", None, 405, "method_not_allowed"),
 ]
 
 

@@ -25,8 +25,8 @@ async def event_streams(request: Request) -> EventStreams:
 
 
 async def one_call_jobs(request: Request) -> OneCallJobs:
-    jobs: OneCallJobs = request.app.state.one_call_jobs
-    return jobs
+    gw: Gateway = request.app.state.gateway
+    return gw.one_call
 
 
 GatewayDep = Annotated[Gateway, Depends(gateway)]

@@ -22,14 +22,15 @@ log = logging.getLogger("saasllm.errors")
 
 HTTP_ERROR_CODES: dict[int, ErrorCode] = {
     401: ErrorCode.INVALID_API_KEY,
-    403: ErrorCode.MODEL_GROUP_NOT_ALLOWED,
+    403: ErrorCode.PERMISSION_DENIED,
     404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
     409: ErrorCode.ALREADY_EXISTS,
     413: ErrorCode.BODY_TOO_LARGE,
     429: ErrorCode.RATE_LIMITED,
 }
-"""The codes of Starlette's own refusals (no such route, ...) by status; the table gives
-their types. Any other status (405) keeps its number and takes ``HTTP_OTHER_CODE``."""
+"""The codes of Starlette's own refusals (no such route, wrong method...) by status; the
+table gives their types. Any other status keeps its number and takes ``HTTP_OTHER_CODE``."""
 HTTP_OTHER_CODE = ErrorCode.VALIDATION_ERROR
 
 

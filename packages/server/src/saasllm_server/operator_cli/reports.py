@@ -133,7 +133,7 @@ def register(sub: SubParsers, common: list[argparse.ArgumentParser]) -> None:
     p = add_command(sub, "jobs", jobs, help="jobs, newest first", parents=common)
     p.add_argument("--team", default=None, metavar="ID")
     p.add_argument("--org", default=None, metavar="ID")
-    p.add_argument("--status", choices=get_args(JobStatus), default=None)
+    p.add_argument("--status", choices=[s.value for s in JobStatus], default=None)
     p.add_argument("--type", default=None, metavar="T", help="job type")
     p.add_argument("--limit", type=positive_int, default=50, metavar="N", help="default 50")
 

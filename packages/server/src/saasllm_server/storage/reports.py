@@ -11,6 +11,7 @@ from sqlalchemy import Date, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
+from saasllm_schema import CallStatus, JobStatus
 from saasllm_server.storage.tables import jobs, llm_calls, teams
 
 
@@ -41,6 +42,10 @@ def total(buckets: Sequence[Bucket]) -> Bucket:
         whole.provider_cost_usd += b.provider_cost_usd
         whole.credits_charged += b.credits_charged
     return whole
+
+
+def _count_where(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def _day(conn: AsyncConnection) -> ColumnElement[Any]:
@@ -91,9 +96,9 @@ async def usage(
         select(
             *keys,
             func.count(jobs.c.id).label("jobs"),
-            func.coalesce(func.sum(case((jobs.c.status == "completed", 1), else_=0)), 0).label(
-                "completed"
-            ),
+            func.coalesce(
+                func.sum(case((jobs.c.status == JobStatus.COMPLETED, 1), else_=0)), 0
+            ).label("completed"),
             func.coalesce(func.sum(jobs.c.credits_charged), 0).label("credits"),
         ).select_from(jobs)
     )
@@ -101,9 +106,9 @@ async def usage(
         select(
             *keys,
             func.count(llm_calls.c.id).label("calls"),
-            func.coalesce(func.sum(case((llm_calls.c.status != "success", 1), else_=0)), 0).label(
-                "failed"
-            ),
+            func.coalesce(
+                func.sum(case((llm_calls.c.status != CallStatus.SUCCESS, 1), else_=0)), 0
+            ).label("failed"),
             func.coalesce(func.sum(llm_calls.c.prompt_tokens), 0).label("prompt"),
             func.coalesce(func.sum(llm_calls.c.completion_tokens), 0).label("completion"),
             func.coalesce(func.sum(llm_calls.c.cost_usd), 0.0).label("cost"),

@@ -25,6 +25,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from saasllm_schema import JobStatus
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
@@ -123,7 +125,7 @@ jobs = Table(
     Column("id", String(36), primary_key=True),
     Column("team_id", String(100), ForeignKey("teams.id"), nullable=False),
     Column("job_type", String(100), nullable=False),
-    Column("status", String(20), nullable=False, default="pending"),
+    Column("status", String(20), nullable=False, default=JobStatus.PENDING.value),
     Column("user_id", String(256), nullable=True),
     Column("metadata", JSON, nullable=False, default=dict),
     Column("error_message", Text, nullable=True),
