@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from saasllm_server import __version__
-from saasllm_server.api import admin, errors, health, jobs, openai_compat
+from saasllm_server.api import admin, errors, health, jobs, openai_compat, schema_docs
 from saasllm_server.api.body_limit import BodyLimitMiddleware
 from saasllm_server.api.nul_guard import NulGuardMiddleware
 from saasllm_server.api.sse import EventStreams
@@ -82,6 +82,9 @@ def create_app(
         version=__version__,
         description="Self-hosted LLM gateway: jobs, credits, streaming through litellm.",
         lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
         # FastAPI's native OpenTelemetry hook asks the environment for a tracer on every
         # request (measured: 8% of the gateway's CPU under load); on only when wanted.
         telemetry=None
@@ -94,6 +97,7 @@ def create_app(
     app.include_router(openai_compat.router)
     for router in admin.routers:
         app.include_router(router)
+    schema_docs.install(app, publish_admin=settings.publish_admin_schema)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(NulGuardMiddleware)
     return app

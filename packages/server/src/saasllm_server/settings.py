@@ -44,6 +44,34 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=4 * 1024 * 1024, ge=1024, description="Largest request body."
     )
+    max_header_bytes: int = Field(
+        default=32 * 1024,
+        ge=1024,
+        le=1024 * 1024,
+        description="Largest request head (request line and headers); more is answered 431 "
+        "and the connection closed.",
+    )
+    max_headers: int = Field(
+        default=100, ge=10, le=10_000, description="Most header fields in one request (431)."
+    )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="A connection must finish each request's headers this many seconds after "
+        "it opens (or after the first byte of its next request), or it is closed.",
+    )
+    keep_alive_timeout_s: int = Field(
+        default=5,
+        ge=1,
+        description="An idle keep-alive connection is closed after this many seconds "
+        "(uvicorn's timeout_keep_alive); a proxy in front should give up on it sooner.",
+    )
+    max_connections: int = Field(
+        default=2048,
+        ge=8,
+        description="Open client connections per process; connections beyond it are closed "
+        "as soon as they are accepted, before anything is read.",
+    )
     default_rpm_limit: int | None = Field(
         default=600, ge=1, description="Per-team requests/minute."
     )
@@ -108,6 +136,11 @@ class Settings(BaseSettings):
         description="An open job that no process has worked on for this long (its client "
         "vanished, or its replica died) is settled from its recorded calls and its holds "
         "released.",
+    )
+    publish_admin_schema: bool = Field(
+        default=False,
+        description="Describe the admin API in the public /openapi.json and /docs too "
+        "(otherwise it is at /admin/openapi.json, for admin keys).",
     )
     opentelemetry: bool = Field(
         default=False, description="Emit FastAPI's OpenTelemetry traces, metrics and logs."
