@@ -45,6 +45,7 @@ still get the class their status names.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -355,7 +356,17 @@ _REFINED: dict[str, type[APIStatusError]] = {
 }
 _STREAM_TWIN = _stream_twins()
 _STATUS_BY_CODE: dict[str, int] = {code: spec.status for code, spec in ERRORS.items()}
-_STATUS_BY_TYPE: dict[str, int] = {spec.type: spec.status for spec in ERRORS.values()}
+
+
+def _usual_status_by_type() -> dict[str, int]:
+    """For an event that names a type but no code we know: the status most of its codes use."""
+    counts: dict[str, Counter[int]] = {}
+    for spec in ERRORS.values():
+        counts.setdefault(spec.type, Counter())[spec.status] += 1
+    return {error_type: c.most_common(1)[0][0] for error_type, c in counts.items()}
+
+
+_STATUS_BY_TYPE = _usual_status_by_type()
 
 
 def error_class_for(
