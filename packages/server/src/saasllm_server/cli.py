@@ -10,42 +10,16 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from saasllm_server.operator_cli import add_operator_commands
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
 
 # uvicorn, the app and litellm are imported inside serve() and demo(): the operator
 # commands only talk HTTP and should not wait seconds for a server they never start.
 
 
-def _run(app: FastAPI, host: str, port: int) -> None:
-    import uvicorn
-
-    loop = "uvloop" if _has("uvloop") else "asyncio"
-    http = "httptools" if _has("httptools") else "h11"
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        loop=loop,
-        http=http,
-        log_level=os.environ.get("SAASLLM_LOG_LEVEL", "warning"),
-        access_log=False,
-        timeout_graceful_shutdown=5,
-    )
-
-
-def _has(module: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(module) is not None
-
-
 def serve(args: argparse.Namespace) -> None:
     from saasllm_server.app import create_app
+    from saasllm_server.serving.run import run_gateway
     from saasllm_server.settings import Settings
 
     overrides: dict[str, object] = {}
@@ -56,7 +30,7 @@ def serve(args: argparse.Namespace) -> None:
     settings = Settings(**overrides)  # type: ignore[arg-type]
     host = args.host or settings.host
     port = args.port or settings.port
-    _run(create_app(settings), host, port)
+    run_gateway(create_app(settings), settings, host, port)
 
 
 def demo(args: argparse.Namespace) -> None:
@@ -69,6 +43,7 @@ def demo(args: argparse.Namespace) -> None:
         demo_config,
         start_demo_upstream,
     )
+    from saasllm_server.serving.run import run_gateway
     from saasllm_server.settings import Settings
 
     try:
@@ -93,7 +68,8 @@ def demo(args: argparse.Namespace) -> None:
             f" at {upstream.base_url}\n  database: {db_path}\n  admin key: {admin_key}",
             flush=True,
         )
-        _run(create_app(settings, config, on_shutdown=[upstream.stop_sync]), args.host, args.port)
+        app = create_app(settings, config, on_shutdown=[upstream.stop_sync])
+        run_gateway(app, settings, args.host, args.port)
     finally:
         upstream.stop_sync()
 

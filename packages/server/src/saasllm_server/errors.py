@@ -116,6 +116,12 @@ class InvalidRequest(GatewayError):
     code = ErrorCode.VALIDATION_ERROR
 
 
+class HeadersTooLarge(GatewayError):
+    """The request head is over the edge's limits: sent by the HTTP protocol, before any route."""
+
+    code = ErrorCode.HEADERS_TOO_LARGE
+
+
 class RateLimited(GatewayError):
     code = ErrorCode.RATE_LIMITED
 
