@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel
@@ -93,7 +93,7 @@ class AsyncAPIClient(AsyncClosing, BaseClient[httpx.AsyncClient]):
         endpoint: Endpoint,
         cast_to: type[_T],
         *,
-        body: BaseModel | None = None,
+        body: BaseModel | Mapping[str, Any] | None = None,
         params: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
     ) -> _T:

@@ -13,7 +13,15 @@ from saasllm import _endpoints as ep
 from saasllm._api_client import AsyncAPIClient
 from saasllm._compat import JobId, resolve_base_url
 from saasllm._policy import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
-from saasllm._requests import ChatOptions, Messages, chat_body, encode, given, stream_headers
+from saasllm._requests import (
+    ChatOptions,
+    Messages,
+    chat_body,
+    encode,
+    given,
+    judged_by_gateway,
+    stream_headers,
+)
 from saasllm._stream import AsyncChatStream
 from saasllm._structured import answer_text, check_answer, response_format_for
 from saasllm_schema import ChatCompletion, Job, JobComplete, JobCreate, JobCreated, JobResult
@@ -105,8 +113,9 @@ class SaaSLLMClient(AsyncAPIClient):
         user_id: str | None = None,
     ) -> JobId:
         """Open a job and remember it as ``current_job_id``; returns its id (a ``str``)."""
-        body = JobCreate.model_validate(
-            given(job_type=job_type, team_id=self.team_id, user_id=user_id, metadata=metadata)
+        body = judged_by_gateway(
+            JobCreate,
+            given(job_type=job_type, team_id=self.team_id, user_id=user_id, metadata=metadata),
         )
         created = await self._call(ep.CREATE_JOB, JobCreated, body=body)
         self.current_job_id = created.job_id
@@ -129,8 +138,9 @@ class SaaSLLMClient(AsyncAPIClient):
         ``status`` is ``"completed"``, ``"failed"`` or ``"cancelled"`` in any casing.
         """
         job = self._job_id(job_id)
-        body = JobComplete.model_validate(
-            given(status=status, metadata=metadata, result=result, error_message=error_message)
+        body = judged_by_gateway(
+            JobComplete,
+            given(status=status, metadata=metadata, result=result, error_message=error_message),
         )
         completed = await self._call(ep.COMPLETE_JOB.at(job_id=job), JobResult, body=body)
         if self.current_job_id == job:

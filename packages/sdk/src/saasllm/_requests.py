@@ -1,8 +1,10 @@
 """Request bodies built from the schema's models, and reading success bodies into them.
 
 ``saasllm_schema`` is the one definition of the wire format: every body the SDK
-sends is one of its models, checked before anything is sent and serialised
-once, and every success body is parsed into one.
+sends is built as one of its models and serialised once, and every success body
+is parsed into one. A job-API body the model refuses is still sent as given: the
+gateway is the judge of a request, and its typed 422 (``UnprocessableEntityError``,
+an ``httpx.HTTPStatusError``) is what users' code catches.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict, TypeVar, get_args
 
 import httpx
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic_core import to_json
 
 from saasllm._errors import APIResponseValidationError
 from saasllm._version import __version__
@@ -24,6 +27,7 @@ __all__ = [
     "chat_body",
     "encode",
     "given",
+    "judged_by_gateway",
     "parse_response",
     "stream_headers",
 ]
@@ -89,10 +93,21 @@ def _message(message: Mapping[str, Any] | BaseModel) -> Mapping[str, Any] | Base
     raise TypeError(f"a message must be a dict or a pydantic model, not {type(message).__name__}")
 
 
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def judged_by_gateway(model: type[_M], fields: dict[str, Any]) -> _M | dict[str, Any]:
+    """The body as ``model``, or, when the model refuses it, the fields as given."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError:
+        return fields
+
+
 def chat_body(
     messages: Messages | None, options: ChatOptions, *, stream: bool = False
-) -> BaseModel:
-    """The body of an LLM call, validated against ``ChatRequest`` before it is sent."""
+) -> BaseModel | dict[str, Any]:
+    """The body of an LLM call, as a ``ChatRequest`` when it is one."""
     if messages is None:
         raise ValueError("messages is required")
     if isinstance(messages, str | bytes):
@@ -106,12 +121,14 @@ def chat_body(
         # Ask for the final usage chunk so stream.usage is filled.
         fields["stream_options"] = {"include_usage": True}
     fields.update(options.get("extra_body") or {})
-    return _ChatBody.model_validate(fields)
+    return judged_by_gateway(_ChatBody, fields)
 
 
-def encode(body: BaseModel) -> bytes:
+def encode(body: BaseModel | Mapping[str, Any]) -> bytes:
     """Only the fields that were set: an update must not reset the others to defaults."""
-    return body.model_dump_json(exclude_unset=True).encode()
+    if isinstance(body, BaseModel):
+        return body.model_dump_json(exclude_unset=True).encode()
+    return to_json(body)
 
 
 def stream_headers(last_event_id: str | None) -> dict[str, str]:

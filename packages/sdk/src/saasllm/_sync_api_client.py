@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel
@@ -92,7 +92,7 @@ class SyncAPIClient(Closing, BaseClient[httpx.Client]):
         endpoint: Endpoint,
         cast_to: type[_T],
         *,
-        body: BaseModel | None = None,
+        body: BaseModel | Mapping[str, Any] | None = None,
         params: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
     ) -> _T:
