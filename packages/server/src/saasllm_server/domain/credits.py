@@ -50,7 +50,6 @@ class CreditService:
         self,
         actor: str,
         team_id: str,
-        *,
         kind: str,
         amount: int,
         reason: str,

@@ -46,14 +46,7 @@ async def allocate_credits(
     team_id: str, body: CreditGrant, gw: GatewayDep, actor: Biller, key: IdempotencyKey = None
 ) -> LedgerEntry:
     """Grant credits under an agreement (a plan's monthly allocation, say)."""
-    return await gw.credits.move(
-        actor.name,
-        team_id,
-        kind="allocation",
-        amount=body.amount,
-        reason=body.reason,
-        key=key,
-    )
+    return await gw.credits.move(actor.name, team_id, "allocation", body.amount, body.reason, key)
 
 
 @router.post("/teams/{team_id}/credits/topup", response_model=LedgerEntry)
@@ -61,33 +54,15 @@ async def top_up_credits(
     team_id: str, body: CreditGrant, gw: GatewayDep, actor: Biller, key: IdempotencyKey = None
 ) -> LedgerEntry:
     """Add purchased credits."""
-    return await gw.credits.move(
-        actor.name,
-        team_id,
-        kind="topup",
-        amount=body.amount,
-        reason=body.reason,
-        key=key,
-    )
+    return await gw.credits.move(actor.name, team_id, "topup", body.amount, body.reason, key)
 
 
 @router.post("/teams/{team_id}/credits/adjust", response_model=LedgerEntry)
 async def adjust_credits(
-    team_id: str,
-    body: CreditAdjustment,
-    gw: GatewayDep,
-    actor: Biller,
-    key: IdempotencyKey = None,
+    team_id: str, body: CreditAdjustment, gw: GatewayDep, actor: Biller, key: IdempotencyKey = None
 ) -> LedgerEntry:
     """Correct a balance either way (a reason is required); never below the overdraft limit."""
-    return await gw.credits.move(
-        actor.name,
-        team_id,
-        kind="adjustment",
-        amount=body.amount,
-        reason=body.reason,
-        key=key,
-    )
+    return await gw.credits.move(actor.name, team_id, "adjustment", body.amount, body.reason, key)
 
 
 @router.post("/teams/{team_id}/credits/refund", response_model=LedgerEntry)
