@@ -1,7 +1,8 @@
 """Every access form and call form the documented client's users rely on, against a real gateway.
 
-See /work/shared/CLIENT-COMPAT.md. Each form is exercised on what the real
-gateway sends back, with the async and the sync client.
+The forms are those of the documented client's pages (the seed of our streaming
+guide). Each is exercised on what the real gateway sends back, with the async and
+the sync client.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 A provider is relayed raw only when litellm itself would send the OpenAI wire
 format unchanged (or change only unsupported params or post-process the
-response): measured in ``shared/reference/litellm-fast-path.md`` against
-litellm 1.110's provider configs. Everything else pays litellm's per-chunk cost.
+response), as litellm 1.110's provider configs show (``test_providers.py`` pins
+the list). Everything else pays litellm's per-chunk cost.
 """
 
 from __future__ import annotations
