@@ -7,15 +7,17 @@ that never finishes its head is kept for ever. Its ``limit_concurrency`` answers
 only once a head is complete, so it refuses no socket; ``h11_max_incomplete_event_size``
 is for the slower h11 parser. So the limits live here, where the bytes arrive:
 
-* at most ``max_header_bytes`` of a head reach the parser, and at most ``max_headers``
-  fields are kept; a head over either is answered 431 with the one JSON error body;
+* at most ``max_header_bytes`` of a head reach the parser (a pipelined request's head
+  that starts inside the previous request's last read may have that read's size more),
+  and a head with more than ``max_headers`` fields is dropped as soon as the parser
+  returns; either is answered 431 with the one JSON error body;
 * a head must be complete ``header_timeout_s`` after the connection opens, or after
   the first byte of the next request on a kept-alive one, or the connection is closed;
 * beyond ``max_connections`` open connections, a new one is closed as soon as it is
   accepted, before anything is read.
 
-Past the head, bytes go straight to uvicorn; the per-request cost is a few attribute
-tests and one timer.
+Past the head, bytes go straight to uvicorn. A head that comes whole in one read (the
+usual case) costs a few attribute tests and no timer: about 1 µs a request.
 """
 
 from __future__ import annotations
@@ -111,6 +113,7 @@ class EdgeProtocol(HttpToolsProtocol):
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
+        self.headers = []
         self._reading_head = True
         self._head_bytes = 0
         self._too_many_headers = False
@@ -142,11 +145,10 @@ class EdgeProtocol(HttpToolsProtocol):
             self._receive_head(data)
         else:
             super().data_received(data)
+            self._after_parse()
 
     def _receive_head(self, data: bytes) -> None:
         """Feed the parser no more of a head than the limit: httptools would keep it all."""
-        if self._timer is None:
-            self._timer = self.loop.call_later(self.limits.header_timeout_s, self._head_timed_out)
         limit = self.limits.max_header_bytes
         room = limit - self._head_bytes
         if len(data) <= room:
@@ -166,25 +168,33 @@ class EdgeProtocol(HttpToolsProtocol):
         self.data_received(cast(bytes, view[room:]))
 
     def _after_parse(self) -> bool:
-        """Answer a head found over the field limit inside the parser; True: read no more."""
+        """Answer a head with too many fields, time a head left unfinished (one that came
+        whole, the usual case, costs no timer); True: read no more.
+
+        Fields are counted here rather than one by one as the parser finds them: a feed is
+        at most ``max_header_bytes`` of head, so the fields it adds are bounded too, and
+        they are dropped before anything else runs.
+        """
         if (
-            self._too_many_headers
-            and self._discard_left is None
-            and not self.transport.is_closing()
-        ):
-            self._refuse_head(f"the request has more than {self.limits.max_headers} header fields")
-        return self._discard_left is not None or self.transport.is_closing()
+            self._too_many_headers or len(self.headers) > self.limits.max_headers
+        ) and self._discard_left is None:
+            self._too_many_headers = True
+            if not self.transport.is_closing():
+                self._refuse_head(
+                    f"the request has more than {self.limits.max_headers} header fields"
+                )
+        if self._discard_left is not None or self.transport.is_closing():
+            return True
+        if self._reading_head and self._head_bytes and self._timer is None:
+            self._timer = self.loop.call_later(self.limits.header_timeout_s, self._head_timed_out)
+        return False
 
     # Parser callbacks. Once a head is over the field limit, the rest of what the parser
     # was given is ignored: it is answered 431 when the parser returns.
 
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if len(self.headers) < self.limits.max_headers:
-            super().on_header(name, value)
-        else:
-            self._too_many_headers = True
-
     def on_headers_complete(self) -> None:
+        if len(self.headers) > self.limits.max_headers:
+            self._too_many_headers = True
         if self._too_many_headers:
             return
         self._reading_head = False
@@ -219,6 +229,7 @@ class EdgeProtocol(HttpToolsProtocol):
     def _refuse_head(self, message: str) -> None:
         _refusals.note("oversized request heads")
         self._cancel_timer()
+        self.headers.clear()
         self.transport.write(self._error_response(_STATUS_431, HeadersTooLarge(message)))
         self._discard_left = LINGER_BYTES
         if self.transport.can_write_eof():
