@@ -145,6 +145,30 @@ def test_the_limits_apply_to_each_request_of_a_kept_alive_connection(
         _assert_431(parse(read_to_eof(sock)), "larger than 32768 bytes")
 
 
+def _send_in_two_reads(url: str, data: bytes, at: int) -> RawResponse:
+    with socket.create_connection(address(url), timeout=10) as sock:
+        sock.sendall(data[:at])
+        time.sleep(0.2)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(data[at:])
+        return parse(read_to_eof(sock))
+
+
+def test_a_head_that_comes_in_pieces_is_measured_whole(sqlite_gateway: GatewayProcess) -> None:
+    fits = request("GET", "/health", headers={"X-A": "a" * 12_000, "X-B": "b" * 12_000})
+    assert _send_in_two_reads(sqlite_gateway.url, fits, at=14_000).status == 200
+    over = request("GET", "/health", headers={"X-A": "a" * 20_000, "X-B": "b" * 20_000})
+    _assert_431(_send_in_two_reads(sqlite_gateway.url, over, at=22_000), "32768 bytes")
+
+
+def test_pipelined_requests_are_all_answered(sqlite_gateway: GatewayProcess) -> None:
+    first = request("GET", "/health", headers={"Connection": "keep-alive"})
+    with socket.create_connection(address(sqlite_gateway.url), timeout=10) as sock:
+        sock.sendall(first + request("GET", "/health"))
+        answers = read_to_eof(sock)
+    assert answers.count(b"HTTP/1.1 200 OK") == 2, answers
+
+
 # Slow heads: cut after the header timeout, from the connection or from the next request.
 
 

@@ -27,6 +27,7 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, ClassVar, Final, cast
 
 from uvicorn._types import ASGISendEvent, HTTPResponseStartEvent
@@ -35,7 +36,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResp
 from uvicorn.server import ServerState
 
 from saasllm_server.api.errors import error_json
-from saasllm_server.errors import HeadersTooLarge
+from saasllm_server.errors import GatewayError, HeadersTooLarge
 from saasllm_server.settings import Settings
 
 log = logging.getLogger("saasllm.edge")
@@ -47,8 +48,6 @@ input makes the kernel send a reset, which can destroy the answer before the cli
 reads it, so the rest is read and dropped, within this time and size, before closing."""
 
 REFUSAL_LOG_INTERVAL_S: Final = 60.0
-
-_STATUS_431: Final = b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +229,7 @@ class EdgeProtocol(HttpToolsProtocol):
         _refusals.note("oversized request heads")
         self._cancel_timer()
         self.headers.clear()
-        self.transport.write(self._error_response(_STATUS_431, HeadersTooLarge(message)))
+        self.transport.write(self._error_response(HeadersTooLarge(message)))
         self._discard_left = LINGER_BYTES
         if self.transport.can_write_eof():
             self.transport.write_eof()
@@ -247,9 +246,10 @@ class EdgeProtocol(HttpToolsProtocol):
             self._timer.cancel()
             self._timer = None
 
-    def _error_response(self, status_line: bytes, error: HeadersTooLarge) -> bytes:
+    def _error_response(self, error: GatewayError) -> bytes:
+        """The one error body, written here because no app will ever see this request."""
         body = error_json(error.body())
-        parts = [status_line]
+        parts = [b"HTTP/1.1 %d %s\r\n" % (error.status, HTTPStatus(error.status).phrase.encode())]
         for name, value in self.server_state.default_headers:
             parts += [name, b": ", value, b"\r\n"]
         parts += [
