@@ -34,11 +34,17 @@ OPEN_STATUSES: frozenset[JobStatus] = frozenset(JobStatus) - FINAL_STATUSES
 
 
 class CallStatus(StrEnum):
-    """How one LLM call ended, as recorded and as listed in a job's result."""
+    """How one LLM call ended, as recorded and as listed in a job's result.
+
+    ``running`` is no ending: it marks the progress a long stream records while it runs
+    (what it has used so far), which its final record replaces. A job settled after its
+    replica died lists such a call as ``cancelled``.
+    """
 
     SUCCESS = "success"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    RUNNING = "running"
 
 
 BudgetMode = Literal["per_job", "per_token", "per_usd"]

@@ -16,6 +16,7 @@ from saasllm_server.api import admin, errors, health, jobs, openai_compat, schem
 from saasllm_server.api.body_limit import BodyLimitMiddleware
 from saasllm_server.api.nul_guard import NulGuardMiddleware
 from saasllm_server.api.sse import EventStreams
+from saasllm_server.api.text_guard import TextGuardMiddleware
 from saasllm_server.bootstrap import apply_bootstrap
 from saasllm_server.services import Gateway
 from saasllm_server.settings import Settings
@@ -98,6 +99,8 @@ def create_app(
     for router in admin.routers:
         app.include_router(router)
     schema_docs.install(app, publish_admin=settings.publish_admin_schema)
+    # The last added runs first: URLs, then the body's size, then its text.
+    app.add_middleware(TextGuardMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(NulGuardMiddleware)
     return app

@@ -137,6 +137,20 @@ class Settings(BaseSettings):
         "vanished, or its replica died) is settled from its recorded calls and its holds "
         "released.",
     )
+    call_progress_interval_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="A stream running longer than this records what it has used so far at "
+        "least this often (in the call records' group commit; the final record replaces it), "
+        "so a replica that dies mid-stream loses at most this much of its usage.",
+    )
+    waive_upstream_failures: bool = Field(
+        default=False,
+        description="Leave calls that failed because of the model provider (an error status, "
+        "a stream it broke off) out of every charge, and close a one-call job whose stream "
+        "the provider broke as failed. By default what such a call delivered is paid for.",
+    )
     publish_admin_schema: bool = Field(
         default=False,
         description="Describe the admin API in the public /openapi.json and /docs too "

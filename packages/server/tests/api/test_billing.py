@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from saasllm_server.domain.billing import PROMPT_FIXED_TOKENS, PROMPT_TOKENS_PER_MESSAGE
 from saasllm_testing.fake import count_prompt_tokens, tokens_for
 from tests.support import db
 from tests.support.gateway import GatewayProcess
@@ -145,12 +146,16 @@ async def test_failed_and_cancelled_jobs_release_their_holds(
 
 
 async def test_per_token_calls_hold_their_worst_case(gateway: GatewayProcess, admin: Admin) -> None:
-    """A call holds prompt + max_tokens worth of credits, so two calls cannot both spend
-    the last credits."""
-    team = admin.team(credits=3, budget_mode="per_token", tokens_per_credit=10)
+    """A call holds a bound of its prompt (its bytes plus the chat template's markers) plus
+    its max_tokens worth of credits, so two calls cannot both spend the last credits."""
+    prompt_bound = PROMPT_FIXED_TOKENS + PROMPT_TOKENS_PER_MESSAGE + len(PROMPT.encode())
+    small_hold = math.ceil((prompt_bound + 2) / 10)
+    big_hold = math.ceil((prompt_bound + 25) / 10)
+    team = admin.team(credits=1 + small_hold + 1, budget_mode="per_token", tokens_per_credit=10)
     async with _client(gateway, team) as client:
         job_id = (await client.post("/api/jobs/create", json={"job_type": "x"})).json()["job_id"]
-        # The job holds 1; this call may produce up to 25 tokens: it needs 3 more, 2 are free.
+        # The job holds 1; this call may produce up to 25 tokens: it needs more than is free.
+        assert big_hold > small_hold + 1
         big = await client.post(
             f"/api/jobs/{job_id}/llm-call", json={"messages": MESSAGES, "max_tokens": 25}
         )
@@ -161,7 +166,7 @@ async def test_per_token_calls_hold_their_worst_case(gateway: GatewayProcess, ad
         )
         assert small.status_code == 200, small.text
         held = admin.get_team(team.team_id)["credits_reserved"]
-        assert held == 1 + 2
+        assert held == 1 + small_hold
         done = await client.post(f"/api/jobs/{job_id}/complete", json={"status": "completed"})
     prompt = count_prompt_tokens(MESSAGES)
     assert done.json()["credits_charged"] == math.ceil((prompt + 2) / 10)

@@ -43,7 +43,8 @@ async def test_a_call_without_max_tokens_is_capped_at_what_it_holds(
 async def test_completing_waits_for_a_running_stream_and_charges_it(
     gateway: GatewayProcess, admin: Admin
 ) -> None:
-    team = admin.team(credits=50, budget_mode="per_token", tokens_per_credit=1)
+    # Enough for the call's hold: its prompt's bound (bytes and template) plus 8 tokens.
+    team = admin.team(credits=500, budget_mode="per_token", tokens_per_credit=1)
     body = {"model": "slow", "messages": MESSAGES, "max_tokens": 8}  # 200 ms per token
     async with _client(gateway, team) as client:
         job_id = (await client.post("/api/jobs/create", json={"job_type": "x"})).json()["job_id"]

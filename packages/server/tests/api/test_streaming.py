@@ -203,7 +203,7 @@ async def test_requests_per_minute_cap_is_429_with_retry_after(
     sqlite_gateway: GatewayProcess,
 ) -> None:
     admin = Admin(sqlite_gateway.url)
-    team = admin.team(credits=10, rpm_limit=2)
+    team = admin.team(credits=10, rpm_limit=3)  # creating the job is one of the three
     async with httpx.AsyncClient(base_url=sqlite_gateway.url, headers=team.headers) as client:
         job_id = await _job(client)
         statuses = [

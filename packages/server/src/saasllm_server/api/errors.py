@@ -74,7 +74,9 @@ def _validation_message(exc: RequestValidationError) -> tuple[ErrorCode, str, st
     return ErrorCode.VALIDATION_ERROR, "; ".join(parts), first_param
 
 
-async def _authentication_refusal(request: Request) -> GatewayError | None:
+async def authentication_refusal(request: Request) -> GatewayError | None:
+    """The 401 (or 429, 403) a request's credentials get, if any: a stranger hears that
+    before anything about what its request got wrong."""
     gateway = getattr(request.app.state, "gateway", None)
     if gateway is None:
         return None
@@ -85,7 +87,10 @@ async def _authentication_refusal(request: Request) -> GatewayError | None:
 
             await authenticate_admin(gateway, authorization)
         elif request.url.path.startswith(("/api/", "/v1/")):
-            await gateway.auth.authenticate(authorization)
+            client = request.client
+            await gateway.auth.authenticate(
+                authorization, client=client.host if client is not None else None
+            )
     except GatewayError as refusal:
         return refusal
     return None
@@ -100,7 +105,7 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         # FastAPI parses the body before running the auth dependency; a stranger must
         # still hear 401, not learn about our validation rules.
-        refusal = await _authentication_refusal(request)
+        refusal = await authentication_refusal(request)
         if refusal is not None:
             return gateway_error_response(refusal)
         code, message, param = _validation_message(exc)

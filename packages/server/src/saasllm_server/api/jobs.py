@@ -67,7 +67,9 @@ IdempotencyKey = Annotated[
 async def create_job(
     body: JobCreate, gw: GatewayDep, principal: PrincipalDep, key: IdempotencyKey = None
 ) -> JobCreated:
-    """Start a job; it holds its minimum price in credits until it completes."""
+    """Start a job; it holds its minimum price in credits until it completes. Creating a job
+    counts against the team's requests per minute, like a call."""
+    await gw.calls.count_request(principal)
     return await gw.jobs.create(principal, body, idempotency_key=key)
 
 

@@ -26,7 +26,11 @@ M = TypeVar("M", bound=BaseModel)
 
 async def authenticated(request: Request) -> tuple[Gateway, Principal]:
     gw: Gateway = request.app.state.gateway
-    return gw, await gw.auth.authenticate(request.headers.get("authorization"))
+    client = request.scope.get("client")
+    principal = await gw.auth.authenticate(
+        request.headers.get("authorization"), client=client[0] if client else None
+    )
+    return gw, principal
 
 
 async def body_as(request: Request, model: type[M]) -> M:

@@ -8,8 +8,9 @@ Admission holds credits before work starts, and completion settles them:
 
 * creating a job holds the job's minimum (its price under ``per_job``, one
   credit under the other modes);
-* under ``per_token`` and ``per_usd`` each call also holds an estimate, from
-  its ``max_tokens`` (or the configured default) and its prompt;
+* under ``per_token`` and ``per_usd`` each call also holds its worst case: a
+  bound of its prompt's tokens (``prompt_token_bound``) plus its output limit
+  (``output_limit``, which the gateway sends upstream);
 * completing the job charges the actual price and releases what it held.
 
 So concurrent calls can never spend credits the team does not hold.
@@ -17,10 +18,15 @@ So concurrent calls can never spend credits the team does not hold.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
+from typing import Any
 
+import orjson
+
+from saasllm_schema import ChatRequest
 from saasllm_server.domain.tenancy import Principal
 
 ADMISSION_MINIMUM = 1
@@ -99,3 +105,92 @@ def call_hold(
 
 def available(balance: int, reserved: int, overdraft_limit: int) -> int:
     return balance - reserved + overdraft_limit
+
+
+# What a prompt's tokens can be at most. Byte-level BPE (GPT, Llama 3, Qwen, Mistral's
+# tekken...) never makes more tokens of a text than it has UTF-8 bytes, and SentencePiece
+# at most one more per text (its leading space): so the bytes of every text the prompt
+# carries bound them. The chat template adds markers around each message and a preamble
+# (a default system prompt, the reply's opening), at most these many tokens:
+PROMPT_FIXED_TOKENS = 64
+PROMPT_TOKENS_PER_MESSAGE = 8
+TOOLS_PREAMBLE_TOKENS = 600
+"""Tool or schema instructions a provider adds once (Anthropic's tool-use system prompt, at
+most 530 tokens, also carries ``response_format``)."""
+MEDIA_PART_TOKENS = 4096
+"""An image (or audio, or file) part: providers bill an image by its size, unknown here;
+4,096 covers their largest image under every mainstream model's pricing but the few that
+count images as tens of thousands of tokens. Beyond it, what is used becomes debt."""
+
+
+def output_limit(request: ChatRequest, default: int) -> int:
+    """The most tokens a call may generate: the larger limit it gave (an upstream may honour
+    either), or ``default``, which the gateway then sends upstream as ``max_tokens``."""
+    return max(request.max_tokens or 0, request.max_completion_tokens or 0) or default
+
+
+def prompt_token_bound(request: ChatRequest) -> int:
+    """A count no provider's tokenizer exceeds for this request's prompt: the UTF-8 bytes
+    of every text in it (contents, names, tool calls, tool results' ids), plus the
+    template's markers; structured values (tools, ``response_format``, tool calls) at twice
+    their JSON bytes, since a template may print them spaced out and indented; media
+    parts at ``MEDIA_PART_TOKENS`` each (audio and files: plus their bytes). Costs
+    microseconds: no tokenizer runs."""
+    total = PROMPT_FIXED_TOKENS
+    for message in request.messages:
+        total += PROMPT_TOKENS_PER_MESSAGE
+        content = message.content
+        if isinstance(content, str):
+            total += _text_bytes(content)
+        elif content is not None:
+            total += sum(_part_tokens(part) for part in content)
+        if message.name:
+            total += _text_bytes(message.name)
+        if message.tool_call_id:
+            total += _text_bytes(message.tool_call_id)
+        if message.tool_calls:
+            total += _structure_bytes(message.tool_calls)
+        if message.model_extra:
+            total += _structure_bytes(message.model_extra)
+    if request.tools or request.response_format:
+        total += TOOLS_PREAMBLE_TOKENS
+        if request.tools:
+            total += _structure_bytes(request.tools)
+        if request.response_format:
+            total += _structure_bytes(request.response_format)
+    if isinstance(request.tool_choice, dict):
+        total += _structure_bytes(request.tool_choice)
+    return total
+
+
+def _text_bytes(text: str) -> int:
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _structure_bytes(value: Any) -> int:
+    return 2 * _json_bytes(value)
+
+
+def _json_bytes(value: Any) -> int:
+    try:
+        return len(orjson.dumps(value, default=str))
+    except orjson.JSONEncodeError:  # text no encoder takes (refused at the edge): its escapes
+        return len(json.dumps(value, default=str))
+
+
+_MEDIA_WITH_DATA = frozenset({"input_audio", "audio", "file", "image", "video", "document"})
+
+
+def _part_tokens(part: dict[str, Any]) -> int:
+    kind = part.get("type")
+    text = part.get("text")
+    if kind == "text" and isinstance(text, str):
+        return _text_bytes(text)
+    if kind == "image_url":
+        return MEDIA_PART_TOKENS
+    if kind in _MEDIA_WITH_DATA:
+        # Their data, when they carry it, bounds their tokens; an id gets the allowance.
+        return MEDIA_PART_TOKENS + _json_bytes(part)
+    return _structure_bytes(part)

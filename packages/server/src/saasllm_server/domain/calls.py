@@ -1,5 +1,18 @@
 """One LLM call end to end: admission, fallback across a group's members before the first
 byte, and exactly one accounting write when the call is over.
+
+What a call records (and so what token and dollar pricing charge for it):
+
+* the upstream's own usage figures, when it sent them;
+* otherwise, for a call that delivered something (a stream cut by the upstream, a client
+  that left, an answer without usage): its prompt counted by litellm's tokenizer (the
+  hold's bound when it cannot count) and, for a stream, one completion token per data
+  event relayed after the first (OpenAI-wire streams send one token per event, after an
+  opening event that announces the role), for an answer, its text counted;
+* for a call that delivered nothing (it failed before its first event): nothing.
+
+A stream running longer than the recorder's progress interval also records what it has
+used so far, now and then (same rules, status ``running``); its final record replaces it.
 """
 
 from __future__ import annotations
@@ -11,8 +24,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
-
-import orjson
 
 from saasllm_schema import CallStatus, ChatRequest
 from saasllm_server.domain import billing
@@ -39,7 +50,7 @@ from saasllm_server.upstreams.router import (
     UnknownDeployment,
 )
 from saasllm_server.upstreams.streams import StreamStats, UpstreamFailure, UpstreamStream
-from saasllm_server.upstreams.tokens import estimate_prompt_tokens
+from saasllm_server.upstreams.tokens import estimate_prompt_tokens, estimate_text_tokens
 
 _T = TypeVar("_T")
 
@@ -78,6 +89,8 @@ class CallContext:
     started: float
     started_at: datetime
     job_was_pending: bool
+    call_id: str
+    prompt_estimate: int | None = None  # counted once, when the upstream gives no usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +107,26 @@ OnFinish = Callable[[CallStatus, StreamStats], Awaitable[None]]
 """Runs once a stream's call is recorded, with how it ended (one-call jobs settle here)."""
 
 
+Tokens = tuple[int, int]
+"""(prompt tokens, completion tokens) a call is recorded with."""
+
+
+def _reported(usage: dict[str, Any] | None) -> Tokens | None:
+    """The upstream's usage figures, if they are numbers."""
+    if usage is None:
+        return None
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if not isinstance(prompt, int | float) or not isinstance(completion, int | float):
+        return None
+    return max(0, int(prompt)), max(0, int(completion))
+
+
 class CallAccounting:
     """The one write of each call, and the router hearing how the call went.
 
     Shared by the service (calls that fail before any byte, answers in one piece)
-    and by each stream it hands out (the record is written when the stream ends).
+    and by each stream it hands out (the record is written when the stream ends;
+    its progress, while it runs long).
     """
 
     def __init__(self, jobs: JobService, router: ModelRouter) -> None:
@@ -108,31 +136,42 @@ class CallAccounting:
     def use_router(self, router: ModelRouter) -> None:
         self._router = router
 
-    async def record(
+    def tokens(
+        self,
+        context: CallContext,
+        deployment: Deployment,
+        usage: dict[str, Any] | None,
+        completion_estimate: int | None,
+    ) -> Tokens:
+        """What the call served, by the rules in this module's docstring;
+        ``completion_estimate`` is None when the call delivered nothing."""
+        reported = _reported(usage)
+        if reported is not None:
+            return reported
+        if completion_estimate is None:
+            return 0, 0
+        if context.prompt_estimate is None:
+            counted = estimate_prompt_tokens(deployment, context.request)
+            context.prompt_estimate = (
+                counted if counted is not None else billing.prompt_token_bound(context.request)
+            )
+        return context.prompt_estimate, completion_estimate
+
+    def record_of(
         self,
         context: CallContext,
         deployment: Deployment | None,
         *,
         status: CallStatus,
-        usage: dict[str, Any] | None,
-        completion_events: int,
+        tokens: Tokens,
         ttft_ms: float | None,
         error: str | None,
-    ) -> str:
+    ) -> CallRecord:
         latency_ms = (time.perf_counter() - context.started) * 1000
-        if usage is not None:
-            prompt = int(usage.get("prompt_tokens") or 0)
-            completion = int(usage.get("completion_tokens") or 0)
-        else:
-            # No usage from the upstream (a cut stream, an old server): count it ourselves.
-            prompt = (
-                estimate_prompt_tokens(deployment, context.request) if deployment is not None else 0
-            )
-            completion = completion_events
+        prompt, completion = tokens
         cost = deployment.cost_usd(prompt, completion) if deployment is not None else 0.0
-        call_id = str(uuid.uuid4())
-        record = CallRecord(
-            id=call_id,
+        return CallRecord(
+            id=context.call_id,
             job_id=context.job_id,
             team_id=context.principal.team_id,
             model_group=context.group,
@@ -150,15 +189,35 @@ class CallAccounting:
             created_at=context.started_at,
             job_was_pending=context.job_was_pending,
         )
+
+    async def record(
+        self,
+        context: CallContext,
+        deployment: Deployment | None,
+        *,
+        status: CallStatus,
+        tokens: Tokens,
+        ttft_ms: float | None,
+        error: str | None,
+    ) -> str:
+        record = self.record_of(
+            context, deployment, status=status, tokens=tokens, ttft_ms=ttft_ms, error=error
+        )
         await self._jobs.record_call(record)
         if status == CallStatus.SUCCESS and deployment is not None:
             await self._router.report_success(
                 deployment,
-                prompt + completion,
+                sum(tokens),
                 context.started_at.replace(tzinfo=None),
                 datetime.now(),
             )
-        return call_id
+        return record.id
+
+    def watch(self, call: StreamingCall) -> None:
+        self._jobs.watch_call(call.context.call_id, call.progress)
+
+    def unwatch(self, call: StreamingCall) -> None:
+        self._jobs.unwatch_call(call.context.call_id)
 
 
 class CallService:
@@ -184,19 +243,39 @@ class CallService:
         self._first_chunk_timeout_s = first_chunk_timeout_s
         self._accounting = CallAccounting(jobs, router)
 
+    async def count_request(self, principal: Principal) -> None:
+        """Count one request against the team's requests per minute (429 when it is over):
+        each call counts itself, so only a request that makes no call (creating a job) or
+        that counts before it makes one (a one-call job, before its job) calls this."""
+        await self._limiter.hit(principal.team_id, principal.rpm_limit)
+
     async def _admit(
-        self, principal: Principal, job_id: str, request: ChatRequest, stream: bool
+        self,
+        principal: Principal,
+        job_id: str,
+        request: ChatRequest,
+        stream: bool,
+        counted: bool,
     ) -> tuple[CallContext, tuple[str, ...]]:
         started = time.perf_counter()
         group, members = self._catalog.resolve(principal, request.requested_group)
         was_pending = await self._jobs.admit_call(principal, job_id)
-        await self._limiter.hit(principal.team_id, principal.rpm_limit)
+        if not counted:
+            await self._limiter.hit(principal.team_id, principal.rpm_limit)
         if principal.budget_mode != "per_job":
             await self._jobs.hold_for_call(
                 principal, job_id, self._hold(principal, request, members)
             )
         context = CallContext(
-            principal, job_id, group, request, stream, started, utcnow(), was_pending
+            principal,
+            job_id,
+            group,
+            request,
+            stream,
+            started,
+            utcnow(),
+            was_pending,
+            call_id=str(uuid.uuid4()),
         )
         return context, members
 
@@ -206,12 +285,11 @@ class CallService:
         self._accounting.use_router(router)
 
     def _hold(self, principal: Principal, request: ChatRequest, members: tuple[str, ...]) -> int:
-        """A call's worst case in credits: its prompt (about three bytes of JSON per token,
-        on the generous side) plus every token it may generate, at the group's dearest
+        """A call's worst case in credits: a bound of its prompt's tokens plus every token
+        it may generate (the limit ``_body`` sends upstream), at the group's dearest
         prices."""
-        prompt = len(orjson.dumps([m.model_dump(exclude_none=True) for m in request.messages]))
-        prompt_tokens = prompt // 3 + 1
-        output = request.max_tokens or request.max_completion_tokens or self._default_max_tokens
+        prompt_tokens = billing.prompt_token_bound(request)
+        output = billing.output_limit(request, self._default_max_tokens)
         cost: float | None = None
         if principal.budget_mode == "per_usd":
             priced = [d for d in self._router.deployments() if d.member in members and d.priced]
@@ -231,6 +309,7 @@ class CallService:
             and request.max_completion_tokens is None
         ):
             # The call's hold assumed this many output tokens: make it the bound it claims.
+            # (A limit the client gave is forwarded as given, and the hold took the larger.)
             body["max_tokens"] = self._default_max_tokens
         if stream:
             body["stream"] = True
@@ -256,10 +335,14 @@ class CallService:
         request: ChatRequest,
         *,
         on_finish: OnFinish | None = None,
+        counted: bool = False,
     ) -> StreamingCall:
         """An admitted stream with its first event in hand. ``on_finish`` runs after the
-        call's record is written, however the stream ends."""
-        context, members = await self._admit(principal, job_id, request, stream=True)
+        call's record is written, however the stream ends. ``counted``: the request was
+        counted against the team's rate already."""
+        context, members = await self._admit(
+            principal, job_id, request, stream=True, counted=counted
+        )
         self._jobs.call_started(job_id)
         try:
             slot = await self._limiter.open_stream(
@@ -352,9 +435,13 @@ class CallService:
             self._accounting, context, deployment, stream, events, first, slot, on_finish
         )
 
-    async def complete(self, principal: Principal, job_id: str, request: ChatRequest) -> CallAnswer:
+    async def complete(
+        self, principal: Principal, job_id: str, request: ChatRequest, *, counted: bool = False
+    ) -> CallAnswer:
         """A non-streamed call; its record is written before the answer is returned."""
-        context, members = await self._admit(principal, job_id, request, stream=False)
+        context, members = await self._admit(
+            principal, job_id, request, stream=False, counted=counted
+        )
         self._jobs.call_started(job_id)
         try:
             return await self._complete(context, members)
@@ -376,12 +463,17 @@ class CallService:
             context, members, body["messages"], attempt
         )
         usage = answer.get("usage") if isinstance(answer.get("usage"), dict) else None
+        tokens = self._accounting.tokens(
+            context,
+            deployment,
+            usage,
+            None if _reported(usage) is not None else _answer_tokens(deployment, answer),
+        )
         call_id = await self._accounting.record(
             context,
             deployment,
             status=CallStatus.SUCCESS,
-            usage=usage,
-            completion_events=1,
+            tokens=tokens,
             ttft_ms=None,
             error=None,
         )
@@ -390,15 +482,30 @@ class CallService:
     async def _record_failure(
         self, context: CallContext, deployment: Deployment | None, failure: UpstreamFailure
     ) -> None:
+        # Nothing was delivered: nothing is charged.
         await self._accounting.record(
             context,
             deployment,
             status=CallStatus.FAILED,
-            usage=None,
-            completion_events=0,
+            tokens=(0, 0),
             ttft_ms=None,
             error=failure.message,
         )
+
+
+def _answer_tokens(deployment: Deployment, answer: dict[str, Any]) -> int:
+    """An answer without usage figures: its text (and tool calls) counted by litellm's
+    tokenizer, or its bytes when it cannot count (never more tokens than bytes)."""
+    choices = answer.get("choices")
+    message = choices[0].get("message") if isinstance(choices, list) and choices else None
+    text = ""
+    if isinstance(message, dict):
+        content = message.get("content")
+        text = content if isinstance(content, str) else ""
+        if message.get("tool_calls"):
+            text += str(message["tool_calls"])
+    counted = estimate_text_tokens(deployment, text)
+    return counted if counted is not None else len(text.encode("utf-8", "replace"))
 
 
 def _as_failure(deployment: Deployment, exc: BaseException) -> UpstreamFailure:
@@ -414,7 +521,8 @@ class StreamingCall:
 
     ``finish`` is idempotent and always runs (success, upstream error, client gone):
     it closes the upstream, frees the concurrency slot, writes the one record, then
-    runs ``on_finish``.
+    runs ``on_finish``. Until then the recorder takes the stream's ``progress`` now and
+    then.
     """
 
     def __init__(
@@ -437,11 +545,37 @@ class StreamingCall:
         self._slot = slot
         self._on_finish = on_finish
         self._finishing: asyncio.Future[None] | None = None
+        self._progress_seen: tuple[int, bool] | None = None
+        accounting.watch(self)
 
     @property
     def ttft_ms(self) -> float | None:
         at = self._stream.stats.first_event_at
         return None if at is None else (at - self.context.started) * 1000
+
+    def _tokens(self) -> Tokens:
+        stats = self._stream.stats
+        # Every opened stream delivered its first event: its prompt was served.
+        return self._accounting.tokens(
+            self.context, self.deployment, stats.usage, max(0, stats.data_events - 1)
+        )
+
+    def progress(self) -> CallRecord | None:
+        """What the stream has served so far, as a ``running`` record; None when nothing
+        new arrived since the last one."""
+        stats = self._stream.stats
+        seen = (stats.data_events, stats.usage is not None)
+        if seen == self._progress_seen:
+            return None
+        self._progress_seen = seen
+        return self._accounting.record_of(
+            self.context,
+            self.deployment,
+            status=CallStatus.RUNNING,
+            tokens=self._tokens(),
+            ttft_ms=self.ttft_ms,
+            error=None,
+        )
 
     async def finish(self, status: CallStatus, error: str | None = None) -> None:
         # The record is written by its own task: a client disconnect arriving mid-write
@@ -451,19 +585,19 @@ class StreamingCall:
         await asyncio.shield(self._finishing)
 
     async def _finish(self, status: CallStatus, error: str | None) -> None:
+        # No progress record may follow the final one.
+        self._accounting.unwatch(self)
         try:
             await self._stream.aclose()
         finally:
             await self._slot.release()
-        stats = self._stream.stats
         await self._accounting.record(
             self.context,
             self.deployment,
             status=status,
-            usage=stats.usage,
-            completion_events=max(0, stats.data_events - 1),
+            tokens=self._tokens(),
             ttft_ms=self.ttft_ms,
             error=error,
         )
         if self._on_finish is not None:
-            await self._on_finish(status, stats)
+            await self._on_finish(status, self._stream.stats)

@@ -41,7 +41,7 @@ from saasllm_server.storage import jobs as job_store
 from saasllm_server.storage import ledger
 from saasllm_server.storage.database import as_utc, utcnow
 from saasllm_server.storage.jobs import CallRecord
-from saasllm_server.storage.recorder import CallRecorder
+from saasllm_server.storage.recorder import CallRecorder, Progress
 
 _MAX_CACHED = 100_000
 
@@ -102,9 +102,14 @@ class JobService:
         cache_ttl_s: float = 1.0,
         record_window_s: float = 0.02,
         complete_wait_s: float = 30.0,
+        progress_interval_s: float = 5.0,
+        waive_upstream_failures: bool = False,
     ) -> None:
+        """``waive_upstream_failures``: calls that failed because of the upstream are left
+        out of every charge (by default what they delivered is paid for)."""
         self._engine = engine
         self._complete_wait_s = complete_wait_s
+        self._waive_upstream_failures = waive_upstream_failures
         # Calls of each job running on this process, and completers waiting for them.
         self._running: dict[str, int] = {}
         self._calls_ended: dict[str, asyncio.Event] = {}
@@ -112,7 +117,10 @@ class JobService:
         # flush); PostgreSQL may have replicas serving the next request.
         sqlite = engine.dialect.name == "sqlite"
         self._recorder = CallRecorder(
-            engine, write_behind=sqlite, window_s=record_window_s if sqlite else 0.005
+            engine,
+            write_behind=sqlite,
+            window_s=record_window_s if sqlite else 0.005,
+            progress_interval_s=progress_interval_s,
         )
         self._ttl = cache_ttl_s
         self._job_cache: dict[str, _CachedJob] = {}
@@ -132,6 +140,10 @@ class JobService:
             self._job_cache[job_id] = _CachedJob(expires, team_id, status)
         if balance is not None:
             self._balance_cache[team_id] = (expires, balance)
+
+    @property
+    def waives_upstream_failures(self) -> bool:
+        return self._waive_upstream_failures
 
     def forget_balance(self, team_id: str) -> None:
         self._balance_cache.pop(team_id, None)
@@ -307,6 +319,14 @@ class JobService:
                 f"job {job_id} still has a call running; complete it when the call has ended"
             ) from None
 
+    def watch_call(self, call_id: str, progress: Progress) -> None:
+        """Record a running call's progress now and then (its usage so far, its job's lease)
+        until ``unwatch_call``: a crash of this process then loses little of what it served."""
+        self._recorder.watch(call_id, progress)
+
+    def unwatch_call(self, call_id: str) -> None:
+        self._recorder.unwatch(call_id)
+
     async def record_call(self, record: CallRecord) -> None:
         try:
             await self._recorder.record(record)
@@ -338,15 +358,13 @@ class JobService:
         request: JobComplete,
         *,
         idempotency_key: str | None = None,
-        cap_to_available: bool = False,
     ) -> JobResult:
         """With ``idempotency_key``, a retry of a completion that went through (its answer
         lost on the way) gets that completion's result instead of a 409.
 
         The charge is always taken in full: what the calls used beyond what the team
         holds becomes debt (the balance goes below its floor by that much, and no new work
-        starts until it is paid) instead of leaving a job open that nobody can close.
-        ``cap_to_available`` is accepted for callers written before debts existed."""
+        starts until it is paid) instead of leaving a job open that nobody can close."""
         if principal.budget_mode != "per_job":
             await self._wait_for_calls(job_id)
         await self._recorder.flush()
@@ -381,6 +399,10 @@ class JobService:
             principal = await team_principal(conn, team_id)
             if principal is None:
                 return False
+            # Calls whose process died mid-stream left their progress: what they served.
+            await job_store.end_running_calls(
+                conn, job_id, "the gateway stopped during the call; charged as last recorded"
+            )
             request = JobComplete(
                 status=JobStatus.CANCELLED,
                 error_message=f"abandoned: no activity for {idle_s:g} s; settled by the gateway",
@@ -435,6 +457,12 @@ class JobService:
         row = await job_store.job_row(conn, principal.team_id, job_id)
         totals = await job_store.call_totals(conn, job_id)
         usage = billing.Usage(totals.prompt_tokens, totals.completion_tokens, totals.cost_usd)
+        if self._waive_upstream_failures:
+            usage = billing.Usage(
+                usage.prompt_tokens - totals.failed_prompt_tokens,
+                usage.completion_tokens - totals.failed_completion_tokens,
+                max(0.0, usage.cost_usd - totals.failed_cost_usd),
+            )
         completed = request.status == JobStatus.COMPLETED
         charge = billing.job_charge(principal, completed, usage)
         changes: dict[str, Any] = {"credits_reserved": 0, "credits_charged": charge}

@@ -3,10 +3,13 @@
 
 Nobody else knows such a job's id, so nobody else could close it: this service
 opens it, makes its call and settles it in every outcome, streamed or not. The
-rule for charging them lives here once: the job is completed (and charged) when
-the call produced an answer for the client, including an answer the client
-walked away from; it fails, free, when the upstream failed or the request was
-cancelled before an answer.
+rule for closing them lives here once: the job is completed when the call
+delivered an answer to the client, whole or in part (a stream the client walked
+away from, or one the upstream broke off after some content); it fails when the
+call delivered nothing, or when the upstream broke it off and the operator waives
+upstream failures. What that costs is the budget mode's rule for the status
+(``billing.job_charge``): under ``per_token`` and ``per_usd`` the served tokens
+either way, under ``per_job`` the job's price only when completed.
 """
 
 from __future__ import annotations
@@ -28,11 +31,18 @@ class OneCallResult:
     job: JobResult
 
 
-def stream_answered(status: CallStatus, stats: StreamStats) -> bool:
-    """An answer reached the client: the whole stream, or a part of it before they left."""
-    return status == CallStatus.SUCCESS or (
-        status == CallStatus.CANCELLED and stats.data_events > 1
-    )
+def stream_answered(
+    status: CallStatus, stats: StreamStats, *, waive_upstream_failures: bool = False
+) -> bool:
+    """An answer reached the client: the whole stream, or the content relayed (past the
+    opening event) before they left or the upstream broke off, unless upstream failures
+    are waived."""
+    if status == CallStatus.SUCCESS:
+        return True
+    delivered = stats.data_events > 1
+    if status == CallStatus.FAILED:
+        return delivered and not waive_upstream_failures
+    return delivered
 
 
 class OneCallJobs:
@@ -47,7 +57,7 @@ class OneCallJobs:
         """Open the job, make its call, complete and charge it; a failed call fails it."""
         job_id = await self._open(principal, request, job)
         try:
-            answer = await self._calls.complete(principal, job_id, request)
+            answer = await self._calls.complete(principal, job_id, request, counted=True)
         except BaseException:
             await self._settle(principal, job_id, answered=False)
             raise
@@ -60,26 +70,32 @@ class OneCallJobs:
         """Open the job and its stream; the job settles when the stream's call is recorded."""
         job_id = await self._open(principal, request, job)
 
+        waive = self._jobs.waives_upstream_failures
+
         async def settle(status: CallStatus, stats: StreamStats) -> None:
-            await self._settle(principal, job_id, answered=stream_answered(status, stats))
+            answered = stream_answered(status, stats, waive_upstream_failures=waive)
+            await self._settle(principal, job_id, answered=answered)
 
         try:
-            return await self._calls.open_stream(principal, job_id, request, on_finish=settle)
+            return await self._calls.open_stream(
+                principal, job_id, request, on_finish=settle, counted=True
+            )
         except BaseException:
             await self._settle(principal, job_id, answered=False)
             raise
 
     async def _open(self, principal: Principal, request: ChatRequest, job: JobCreate) -> str:
-        # A request for a group the team may not use (or that does not exist) creates no job.
+        # A request for a group the team may not use (or that does not exist), or over the
+        # team's rate, creates no job.
         self._catalog.resolve(principal, request.requested_group)
+        await self._calls.count_request(principal)
         created = await self._jobs.create(principal, job)
         return created.job_id
 
     async def _settle(self, principal: Principal, job_id: str, *, answered: bool) -> JobResult:
         """Never leaves the job open (it would hold credits forever), whatever happens to the
-        request meanwhile: a price the team can no longer pay in full takes what is left."""
+        request meanwhile: a price beyond what the team holds becomes its debt."""
         status = JobStatus.COMPLETED if answered else JobStatus.FAILED
-        closing = self._jobs.complete(
-            principal, job_id, JobComplete(status=status), cap_to_available=True
+        return await asyncio.shield(
+            self._jobs.complete(principal, job_id, JobComplete(status=status))
         )
-        return await asyncio.shield(closing)

@@ -6,59 +6,124 @@ same statement handed to the driver costs ~0.1 ms and ~0.2 ms. So the call
 recorder keeps one connection of its own and talks to the driver directly. The
 SQL and the value conversions still come from the table definitions, so this
 cannot drift from the schema.
+
+A call's row is written by id, so a long stream's progress record and its final
+record are one row: the final one replaces the progress, and a progress record
+never replaces a final one. The same commit renews the lease of each record's job
+(and marks a pending job started): a job whose calls keep ending is being worked on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import DateTime, bindparam, case, literal_column, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement, ColumnElement
+from sqlalchemy.types import TypeEngine
 
-from saasllm_schema import JobStatus
+from saasllm_schema import CallStatus, JobStatus
+from saasllm_server.storage.database import utcnow
 from saasllm_server.storage.jobs import CallRecord
 from saasllm_server.storage.tables import jobs, llm_calls
 
 Processor = Callable[[object], object] | None
 
+_TIME = DateTime(timezone=True)
+_PENDING: ColumnElement[str] = literal_column(f"'{JobStatus.PENDING.value}'")
+_IN_PROGRESS: ColumnElement[str] = literal_column(f"'{JobStatus.IN_PROGRESS.value}'")
+_RUNNING: ColumnElement[str] = literal_column(f"'{CallStatus.RUNNING.value}'")
 
-def _processors(dialect: Dialect, types: Sequence[Any]) -> list[Processor]:
-    return [t.bind_processor(dialect) for t in types]
+RENEW_AFTER_S = 1.0
+"""A record renews its job's lease only when the lease is older than this: a job making
+many calls a second would otherwise rewrite its row (and its indexes) on every one."""
 
 
-def _row(values: Sequence[Any], processors: Sequence[Processor]) -> tuple[Any, ...]:
-    return tuple(v if p is None else p(v) for v, p in zip(values, processors, strict=True))
+class _Compiled:
+    """A statement compiled once for the driver: its SQL, and its parameters' order and
+    value conversions."""
+
+    __slots__ = ("keys", "processors", "sql")
+
+    def __init__(
+        self, statement: ClauseElement, dialect: Dialect, types: Mapping[str, Any]
+    ) -> None:
+        compiled = cast("SQLCompiler", statement.compile(dialect=dialect))
+        self.sql = str(compiled)
+        self.keys: list[str] = list(compiled.positiontup or ())
+        self.processors: list[Processor] = [types[key].bind_processor(dialect) for key in self.keys]
+
+    def row(self, value_of: Callable[[str], object]) -> tuple[Any, ...]:
+        return tuple(
+            value_of(key) if p is None else p(value_of(key))
+            for key, p in zip(self.keys, self.processors, strict=True)
+        )
+
+
+def _record_upsert(dialect: Dialect) -> Any:
+    """Insert a call's row; replace it only while it holds a stream's progress."""
+    module: Any = postgresql if dialect.name == "postgresql" else sqlite
+    statement = module.insert(llm_calls).values(
+        {c.key: bindparam(c.key, type_=c.type) for c in llm_calls.c}
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[llm_calls.c.id],
+        set_={c.key: statement.excluded[c.key] for c in llm_calls.c if c.key != "id"},
+        where=llm_calls.c.status == _RUNNING,
+    )
+
+
+def _job_touch(job_id: ColumnElement[Any], started_at: ColumnElement[Any]) -> Any:
+    """Renew an open job's lease; a pending job is started by its first call's record."""
+    pending = jobs.c.status == _PENDING
+    return (
+        update(jobs)
+        .where(
+            jobs.c.id == job_id,
+            or_(pending, jobs.c.status == _IN_PROGRESS),
+            or_(
+                pending,
+                jobs.c.active_at.is_(None),
+                jobs.c.active_at < bindparam("stale", type_=_TIME),
+            ),
+        )
+        .values(
+            active_at=bindparam("now", type_=_TIME),
+            started_at=case((pending, started_at), else_=jobs.c.started_at),
+            status=case((pending, _IN_PROGRESS), else_=jobs.c.status),
+        )
+    )
 
 
 class DriverCallWriter:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, renew_after_s: float = RENEW_AFTER_S) -> None:
         self._engine = engine
         self._connection: AsyncConnection | None = None
+        self._renew_after = timedelta(seconds=renew_after_s)
         dialect = engine.dialect
         self._sqlite = dialect.name == "sqlite"
-
-        keys = [column.key for column in llm_calls.c]
-        compiled = insert(llm_calls).compile(dialect=dialect, column_keys=keys)
-        self._insert_sql = str(compiled)
-        self._insert_keys = list(compiled.positiontup or ())
-        self._insert_processors = _processors(
-            dialect, [llm_calls.c[key].type for key in self._insert_keys]
+        types: dict[str, TypeEngine[Any]] = {c.key: c.type for c in llm_calls.c}
+        types.update({"now": _TIME, "stale": _TIME, "at": _TIME})
+        upsert = _record_upsert(dialect)
+        self._upsert = _Compiled(upsert, dialect, types)
+        self._touch = _Compiled(
+            _job_touch(bindparam("job_id", type_=jobs.c.id.type), bindparam("at", type_=_TIME)),
+            dialect,
+            types,
         )
-
-        started = (
-            update(jobs)
-            .where(jobs.c.id == bindparam("job_id"), jobs.c.status == bindparam("was"))
-            .values(status=bindparam("now"), started_at=bindparam("at"))
-            .compile(dialect=dialect)
-        )
-        self._start_sql = str(started)
-        self._start_keys = list(started.positiontup or ())
-        column_of = {"job_id": jobs.c.id, "was": jobs.c.status, "now": jobs.c.status}
-        self._start_processors = _processors(
-            dialect, [column_of.get(key, jobs.c.started_at).type for key in self._start_keys]
-        )
+        self._upsert_and_touch: _Compiled | None = None
+        if not self._sqlite:
+            # PostgreSQL: one record and its job's lease in one statement, one round trip.
+            written = upsert.returning(llm_calls.c.job_id, llm_calls.c.created_at).cte("written")
+            self._upsert_and_touch = _Compiled(
+                _job_touch(written.c.job_id, written.c.created_at), dialect, types
+            )
 
     async def _driver(self) -> Any:
         if self._connection is None or self._connection.closed:
@@ -67,48 +132,50 @@ class DriverCallWriter:
         return raw.driver_connection
 
     async def write(self, records: Sequence[CallRecord]) -> None:
-        rows = [
-            _row([getattr(r, key) for key in self._insert_keys], self._insert_processors)
-            for r in records
-        ]
-        first_calls = {r.job_id: r.created_at for r in records if r.job_was_pending}
-        starts = [
-            _row(
-                [
-                    {
-                        "job_id": job_id,
-                        "was": JobStatus.PENDING,
-                        "now": JobStatus.IN_PROGRESS,
-                        "at": at,
-                    }[key]
-                    for key in self._start_keys
-                ],
-                self._start_processors,
-            )
-            for job_id, at in first_calls.items()
-        ]
+        now = utcnow()
+        lease = {"now": now, "stale": now - self._renew_after}
+        rows = [self._upsert.row(partial(getattr, record)) for record in records]
         driver = await self._driver()
         try:
             if self._sqlite:
                 try:
-                    await driver.executemany(self._insert_sql, rows)
-                    if starts:
-                        await driver.executemany(self._start_sql, starts)
+                    await driver.executemany(self._upsert.sql, rows)
+                    await driver.executemany(self._touch.sql, self._touches(records, lease))
                     await driver.commit()
                 except BaseException:
                     await driver.rollback()
                     raise
-            elif len(rows) == 1 and not starts:
-                # One statement commits on its own: one round trip instead of three.
-                await driver.execute(self._insert_sql, *rows[0])
+            elif len(records) == 1 and self._upsert_and_touch is not None:
+                # One statement commits on its own: one round trip instead of four.
+                record = records[0]
+
+                def value_of(key: str) -> object:
+                    return lease[key] if key in lease else getattr(record, key)
+
+                statement = self._upsert_and_touch
+                await driver.execute(statement.sql, *statement.row(value_of))
             else:
                 async with driver.transaction():
-                    await driver.executemany(self._insert_sql, rows)
-                    if starts:
-                        await driver.executemany(self._start_sql, starts)
+                    await driver.executemany(self._upsert.sql, rows)
+                    await driver.executemany(self._touch.sql, self._touches(records, lease))
         except OSError:
             await self.close()  # a broken connection is replaced on the next write
             raise
+
+    def _touches(
+        self, records: Sequence[CallRecord], lease: Mapping[str, datetime]
+    ) -> list[tuple[Any, ...]]:
+        """One lease renewal per job, in job id order: two replicas' batches then take the
+        job rows' locks in the same order and cannot wait for each other."""
+        first_call: dict[str, datetime] = {}
+        for record in records:
+            at = first_call.get(record.job_id)
+            if at is None or record.created_at < at:
+                first_call[record.job_id] = record.created_at
+        return [
+            self._touch.row({**lease, "job_id": job_id, "at": first_call[job_id]}.__getitem__)
+            for job_id in sorted(first_call)
+        ]
 
     async def close(self) -> None:
         if self._connection is not None:

@@ -24,6 +24,10 @@ class CallTotals:
     completion_tokens: int
     cost_usd: float
     avg_latency_ms: float
+    # What the calls that failed (status ``failed``: the upstream's doing) used, among the above.
+    failed_prompt_tokens: int = 0
+    failed_completion_tokens: int = 0
+    failed_cost_usd: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,11 @@ async def job_row(conn: AsyncConnection, team_id: str, job_id: str, *, lock: boo
 
 async def call_totals(conn: AsyncConnection, job_id: str) -> CallTotals:
     ok = case((llm_calls.c.status == CallStatus.SUCCESS, 1), else_=0)
+    failed = llm_calls.c.status == CallStatus.FAILED
+
+    def failed_sum(column: Any, zero: Any) -> Any:
+        return func.coalesce(func.sum(case((failed, column), else_=zero)), zero)
+
     row = (
         await conn.execute(
             select(
@@ -87,6 +96,9 @@ async def call_totals(conn: AsyncConnection, job_id: str) -> CallTotals:
                 func.coalesce(func.sum(llm_calls.c.completion_tokens), 0),
                 func.coalesce(func.sum(llm_calls.c.cost_usd), 0.0),
                 func.coalesce(func.avg(llm_calls.c.latency_ms), 0.0),
+                failed_sum(llm_calls.c.prompt_tokens, 0),
+                failed_sum(llm_calls.c.completion_tokens, 0),
+                failed_sum(llm_calls.c.cost_usd, 0.0),
             ).where(llm_calls.c.job_id == job_id)
         )
     ).one()
@@ -99,7 +111,21 @@ async def call_totals(conn: AsyncConnection, job_id: str) -> CallTotals:
         completion_tokens=int(row[3]),
         cost_usd=float(row[4]),
         avg_latency_ms=float(row[5]),
+        failed_prompt_tokens=int(row[6]),
+        failed_completion_tokens=int(row[7]),
+        failed_cost_usd=float(row[8]),
     )
+
+
+async def end_running_calls(conn: AsyncConnection, job_id: str, error: str) -> int:
+    """Close the progress rows of a job's calls that will never write their final record
+    (their process died): they end ``cancelled`` with what they had recorded."""
+    result = await conn.execute(
+        update(llm_calls)
+        .where(llm_calls.c.job_id == job_id, llm_calls.c.status == CallStatus.RUNNING)
+        .values(status=CallStatus.CANCELLED, error=error)
+    )
+    return int(result.rowcount or 0)
 
 
 async def calls_of(conn: AsyncConnection, job_id: str) -> list[Any]:

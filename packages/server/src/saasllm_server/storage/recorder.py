@@ -12,6 +12,11 @@ records are written in batches. Two policies:
 * commit before acknowledging (PostgreSQL, where another replica may serve the
   next request): a call waits until its record is committed; calls ending
   together still share one commit.
+
+A long stream's usage is not only known at its end: a watched call hands over a
+progress record every ``progress_interval_s`` or so, which joins the same batches
+(one ticker for all streams, never anything per chunk), so a process killed
+mid-stream has left at most that interval of the stream's usage unrecorded.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -43,8 +51,25 @@ class _Batch:
         self.failed: set[str] = set()  # ids of the records that could not be written
 
 
+Progress = Callable[[], CallRecord | None]
+"""A running call's record as of now, or None when nothing changed since the last one."""
+
+
+@dataclass(slots=True)
+class _Watched:
+    progress: Progress
+    since: float
+
+
 class CallRecorder:
-    def __init__(self, engine: AsyncEngine, *, write_behind: bool, window_s: float = 0.005) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        write_behind: bool,
+        window_s: float = 0.005,
+        progress_interval_s: float = 5.0,
+    ) -> None:
         self._write_behind = write_behind
         self._window_s = window_s
         self._in_flight = 0
@@ -52,6 +77,9 @@ class CallRecorder:
         self._open: _Batch | None = None  # collecting records
         self._writing: _Batch | None = None  # being committed
         self._drainer: asyncio.Task[None] | None = None
+        self._progress_interval_s = progress_interval_s
+        self._watched: dict[str, _Watched] = {}
+        self._ticker: asyncio.Task[None] | None = None
 
     @property
     def write_behind(self) -> bool:
@@ -59,18 +87,54 @@ class CallRecorder:
 
     async def record(self, record: CallRecord) -> None:
         """Queue the record; unless writing behind, return once it is committed."""
-        batch = self._open
-        if batch is None:
-            batch = self._open = _Batch(asyncio.get_running_loop())
-        batch.records.append(record)
+        batch = self._enqueue([record])
         self._in_flight = max(0, self._in_flight - 1)
-        if self._drainer is None or self._drainer.done():
-            self._drainer = asyncio.create_task(self._drain())
         if self._write_behind:
             return
         await asyncio.shield(batch.committed)
         if record.id in batch.failed:
             raise RecordNotWritten("the call record could not be written")
+
+    def _enqueue(self, records: list[CallRecord]) -> _Batch:
+        batch = self._open
+        if batch is None:
+            batch = self._open = _Batch(asyncio.get_running_loop())
+        batch.records.extend(records)
+        if self._drainer is None or self._drainer.done():
+            self._drainer = asyncio.create_task(self._drain())
+        return batch
+
+    def watch(self, call_id: str, progress: Progress) -> None:
+        """Record ``progress`` of a running call until ``unwatch``; its final record, handed
+        over after ``unwatch``, replaces the last progress record (they share the call id)."""
+        self._watched[call_id] = _Watched(progress, time.monotonic())
+        if self._ticker is None or self._ticker.done():
+            self._ticker = asyncio.create_task(self._tick())
+
+    def unwatch(self, call_id: str) -> None:
+        self._watched.pop(call_id, None)
+
+    async def _tick(self) -> None:
+        """Every half interval, the progress of each call running for at least half an
+        interval: so no call goes more than one interval without a record (a call shorter
+        than half an interval never writes one: its final record comes first)."""
+        half = self._progress_interval_s / 2
+        while self._watched:
+            await asyncio.sleep(half)
+            now = time.monotonic()
+            records: list[CallRecord] = []
+            for watched in list(self._watched.values()):
+                if now - watched.since < half:
+                    continue
+                try:
+                    record = watched.progress()
+                except Exception:  # one call's bad numbers must not stop the others' progress
+                    log.exception("taking a call's progress failed")
+                    continue
+                if record is not None:
+                    records.append(record)
+            if records:
+                self._enqueue(records)
 
     async def flush(self) -> None:
         """Return once every record handed over before this call is committed (or failed)."""
@@ -121,6 +185,11 @@ class CallRecorder:
                 batch.failed.add(record.id)
 
     async def close(self) -> None:
+        self._watched.clear()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
         while self._drainer is not None and not self._drainer.done():
             with contextlib.suppress(Exception):
                 await self._drainer
