@@ -39,9 +39,10 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Self, TypeAlias
 from urllib.parse import urlsplit
+
+from saasllm_testing.stop_on_exit import StopsOnExit
 
 READY_PREFIX = "READY "
 """What a child prints, followed by its base URL, once it accepts connections."""
@@ -163,7 +164,7 @@ class _StdoutCopier(threading.Thread):
             os.close(self._log_fd)
 
 
-class ChildProcess:
+class ChildProcess(StopsOnExit):
     """A running child command, its log, and how to stop it.
 
     Start it with :meth:`start_sync` (or ``await`` :meth:`start`); stop it with
@@ -438,28 +439,6 @@ class ChildProcess:
         where = "its log" if self._temporary_log else str(self._log_path)
         detail = f"\n--- log tail ({where}) ---\n{tail}" if tail.strip() else ""
         return kind(f"{self._name} {what}{detail}")
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop_sync()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._name!r} pid={self.pid} url={self._url}>"

@@ -8,13 +8,15 @@ so fixtures, the demo and the docs treat them alike.
 from __future__ import annotations
 
 import sys
-from types import TracebackType
+from pathlib import Path
 from typing import Self
 
-from saasllm_testing.supervisor import ChildProcess
+from saasllm_testing.stop_on_exit import StopsOnExit
+from saasllm_testing.supervisor import ChildProcess, ReadyLine
+from saasllm_testing.upstream_address import UpstreamAddress
 
 
-class UpstreamProcess:
+class UpstreamProcess(UpstreamAddress, StopsOnExit):
     """Where a child upstream listens, the model name it answers to, and its lifetime."""
 
     def __init__(self, child: ChildProcess, alias: str) -> None:
@@ -29,15 +31,25 @@ class UpstreamProcess:
         """``python -m <module> <args>`` with this interpreter, so the child sees this venv."""
         return [sys.executable, "-m", module, *args]
 
-    @property
-    def url(self) -> str:
-        """Base URL without ``/v1``, e.g. ``http://127.0.0.1:43121``."""
-        return self._url
+    @classmethod
+    async def _start_child(
+        cls, name: str, argv: list[str], alias: str, *, ready_timeout: float, log_path: Path | None
+    ) -> Self:
+        """Spawn ``argv`` under the supervisor and wait for its READY line (each ``start``)."""
+        child = await ChildProcess.start(
+            name, argv, ready=ReadyLine(), ready_timeout=ready_timeout, log_path=log_path
+        )
+        return cls(child, alias)
 
-    @property
-    def base_url(self) -> str:
-        """The OpenAI ``base_url``: :attr:`url` + ``/v1``."""
-        return self._url + "/v1"
+    @classmethod
+    def _start_child_sync(
+        cls, name: str, argv: list[str], alias: str, *, ready_timeout: float, log_path: Path | None
+    ) -> Self:
+        """Blocking twin of :meth:`_start_child` (each ``start_sync``)."""
+        child = ChildProcess.start_sync(
+            name, argv, ready=ReadyLine(), ready_timeout=ready_timeout, log_path=log_path
+        )
+        return cls(child, alias)
 
     @property
     def alias(self) -> str:
@@ -65,28 +77,6 @@ class UpstreamProcess:
     async def stop(self, grace: float = 5.0) -> int:
         """:meth:`stop_sync` for async callers."""
         return await self._child.stop(grace)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop_sync()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} pid={self.pid} url={self._url} alias={self._alias!r}>"

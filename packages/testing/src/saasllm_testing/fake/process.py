@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final, Self
 
-from saasllm_testing.supervisor import ChildProcess, ReadyLine
 from saasllm_testing.upstream_process import UpstreamProcess
 
 MODULE: Final = "saasllm_testing.fake"
@@ -45,14 +44,10 @@ class FakeUpstreamProcess(UpstreamProcess):
         log_path: Path | None = None,
     ) -> Self:
         """Spawn the fake and wait for READY; raises ``ChildStartError`` on failure."""
-        child = await ChildProcess.start(
-            NAME,
-            cls.command(host=host, port=port, delay_ms=delay_ms, ttft_ms=ttft_ms),
-            ready=ReadyLine(),
-            ready_timeout=ready_timeout,
-            log_path=log_path,
+        argv = cls.command(host=host, port=port, delay_ms=delay_ms, ttft_ms=ttft_ms)
+        return await cls._start_child(
+            NAME, argv, "fake", ready_timeout=ready_timeout, log_path=log_path
         )
-        return cls(child, "fake")
 
     @classmethod
     def start_sync(
@@ -66,11 +61,7 @@ class FakeUpstreamProcess(UpstreamProcess):
         log_path: Path | None = None,
     ) -> Self:
         """Blocking twin of :meth:`start`."""
-        child = ChildProcess.start_sync(
-            NAME,
-            cls.command(host=host, port=port, delay_ms=delay_ms, ttft_ms=ttft_ms),
-            ready=ReadyLine(),
-            ready_timeout=ready_timeout,
-            log_path=log_path,
+        argv = cls.command(host=host, port=port, delay_ms=delay_ms, ttft_ms=ttft_ms)
+        return cls._start_child_sync(
+            NAME, argv, "fake", ready_timeout=ready_timeout, log_path=log_path
         )
-        return cls(child, "fake")

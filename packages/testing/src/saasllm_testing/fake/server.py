@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Self
-
 from aiohttp import web
 
 from saasllm_testing.fake.routes import DEFAULTS_KEY, add_routes
 from saasllm_testing.fake.scenario import ServerDefaults
 from saasllm_testing.fake.stats import STATS_KEY, FakeStats
+from saasllm_testing.stop_on_exit import StopsOnAsyncExit
+from saasllm_testing.upstream_address import UpstreamAddress
 
 _MAX_BODY = 64 * 1024 * 1024
 
@@ -33,22 +32,12 @@ def make_runner(app: web.Application) -> web.AppRunner:
     return web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=0.5)
 
 
-class FakeUpstream:
-    """A fake upstream running in the current event loop."""
+class FakeUpstream(UpstreamAddress, StopsOnAsyncExit):
+    """A fake upstream running in the current event loop; ``async with`` closes it."""
 
     def __init__(self, runner: web.AppRunner, url: str) -> None:
         self._runner = runner
         self._url = url
-
-    @property
-    def url(self) -> str:
-        """Base URL without ``/v1``, e.g. ``http://127.0.0.1:43121``."""
-        return self._url
-
-    @property
-    def base_url(self) -> str:
-        """The OpenAI ``base_url``: :attr:`url` + ``/v1``."""
-        return self._url + "/v1"
 
     @property
     def stats(self) -> FakeStats:
@@ -60,15 +49,7 @@ class FakeUpstream:
     async def close(self) -> None:
         await self._runner.cleanup()
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def _stop_on_exit(self) -> None:
         await self.close()
 
 

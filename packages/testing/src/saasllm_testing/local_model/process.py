@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Final, Self
 
 from saasllm_testing.local_model.model_file import DEFAULT_ALIAS, find_model_path
-from saasllm_testing.supervisor import ChildProcess, ReadyLine
 from saasllm_testing.upstream_process import UpstreamProcess
 
 MODULE: Final = "saasllm_testing.local_model"
@@ -58,14 +57,10 @@ class LocalModelProcess(UpstreamProcess):
         child fails.
         """
         path = model_path if model_path is not None else await asyncio.to_thread(find_model_path)
-        child = await ChildProcess.start(
-            NAME,
-            cls.command(path, threads=threads, alias=alias, ctx=ctx),
-            ready=ReadyLine(),
-            ready_timeout=ready_timeout,
-            log_path=log_path,
+        argv = cls.command(path, threads=threads, alias=alias, ctx=ctx)
+        return await cls._start_child(
+            NAME, argv, alias, ready_timeout=ready_timeout, log_path=log_path
         )
-        return cls(child, alias)
 
     @classmethod
     def start_sync(
@@ -80,11 +75,7 @@ class LocalModelProcess(UpstreamProcess):
     ) -> Self:
         """Blocking twin of :meth:`start`."""
         path = model_path if model_path is not None else find_model_path()
-        child = ChildProcess.start_sync(
-            NAME,
-            cls.command(path, threads=threads, alias=alias, ctx=ctx),
-            ready=ReadyLine(),
-            ready_timeout=ready_timeout,
-            log_path=log_path,
+        argv = cls.command(path, threads=threads, alias=alias, ctx=ctx)
+        return cls._start_child_sync(
+            NAME, argv, alias, ready_timeout=ready_timeout, log_path=log_path
         )
-        return cls(child, alias)
