@@ -23,7 +23,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 from saasllm_schema import CallStatus, ChatRequest
 from saasllm_server.domain import billing
@@ -111,14 +111,23 @@ Tokens = tuple[int, int]
 """(prompt tokens, completion tokens) a call is recorded with."""
 
 
+_MAX_TOKENS_REPORTED = 2**31 - 1  # what a record's token column holds
+
+
+def _is_count(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and 0 <= value <= _MAX_TOKENS_REPORTED
+
+
 def _reported(usage: dict[str, Any] | None) -> Tokens | None:
-    """The upstream's usage figures, if they are numbers."""
+    """The upstream's usage figures, if they are counts a record can hold; figures that are
+    not (missing, negative, not numbers, absurd) count as no figures: the call is counted
+    as if the upstream had sent none."""
     if usage is None:
         return None
     prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
-    if not isinstance(prompt, int | float) or not isinstance(completion, int | float):
+    if not (_is_count(prompt) and _is_count(completion)):
         return None
-    return max(0, int(prompt)), max(0, int(completion))
+    return int(prompt), int(completion)
 
 
 class CallAccounting:

@@ -15,9 +15,11 @@ never replaces a final one. The same commit renews the lease of each record's jo
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from functools import partial
+from operator import attrgetter
 from typing import Any, cast
 
 from sqlalchemy import DateTime, bindparam, case, literal_column, or_, update
@@ -41,15 +43,17 @@ _IN_PROGRESS: ColumnElement[str] = literal_column(f"'{JobStatus.IN_PROGRESS.valu
 _RUNNING: ColumnElement[str] = literal_column(f"'{CallStatus.RUNNING.value}'")
 
 RENEW_AFTER_S = 1.0
-"""A record renews its job's lease only when the lease is older than this: a job making
-many calls a second would otherwise rewrite its row (and its indexes) on every one."""
+"""A record renews its job's lease only when this writer has not renewed it for this long
+(and the lease is that old): a job making many calls a second would otherwise rewrite its
+row (and its indexes) on every one, and every commit would carry one more statement."""
+_MAX_RENEWED = 50_000
 
 
 class _Compiled:
     """A statement compiled once for the driver: its SQL, and its parameters' order and
     value conversions."""
 
-    __slots__ = ("keys", "processors", "sql")
+    __slots__ = ("_attributes", "_convert", "keys", "sql")
 
     def __init__(
         self, statement: ClauseElement, dialect: Dialect, types: Mapping[str, Any]
@@ -57,13 +61,26 @@ class _Compiled:
         compiled = cast("SQLCompiler", statement.compile(dialect=dialect))
         self.sql = str(compiled)
         self.keys: list[str] = list(compiled.positiontup or ())
-        self.processors: list[Processor] = [types[key].bind_processor(dialect) for key in self.keys]
+        processors: list[Processor] = [types[key].bind_processor(dialect) for key in self.keys]
+        # Only the few parameters that need converting are touched one by one.
+        self._convert = [(i, p) for i, p in enumerate(processors) if p is not None]
+        self._attributes = attrgetter(*self.keys) if len(self.keys) > 1 else None
+
+    def _converted(self, values: Sequence[Any]) -> tuple[Any, ...]:
+        if not self._convert:
+            return tuple(values)
+        converted = list(values)
+        for index, processor in self._convert:
+            converted[index] = processor(converted[index])
+        return tuple(converted)
+
+    def row_of(self, record: object) -> tuple[Any, ...]:
+        """The parameters, each an attribute of ``record``: one C call fetches them all."""
+        assert self._attributes is not None
+        return self._converted(self._attributes(record))
 
     def row(self, value_of: Callable[[str], object]) -> tuple[Any, ...]:
-        return tuple(
-            value_of(key) if p is None else p(value_of(key))
-            for key, p in zip(self.keys, self.processors, strict=True)
-        )
+        return self._converted([value_of(key) for key in self.keys])
 
 
 def _record_upsert(dialect: Dialect) -> Any:
@@ -105,7 +122,9 @@ class DriverCallWriter:
     def __init__(self, engine: AsyncEngine, *, renew_after_s: float = RENEW_AFTER_S) -> None:
         self._engine = engine
         self._connection: AsyncConnection | None = None
+        self._renew_after_s = renew_after_s
         self._renew_after = timedelta(seconds=renew_after_s)
+        self._renewed: dict[str, float] = {}  # job id -> when this writer last renewed it
         dialect = engine.dialect
         self._sqlite = dialect.name == "sqlite"
         types: dict[str, TypeEngine[Any]] = {c.key: c.type for c in llm_calls.c}
@@ -134,47 +153,73 @@ class DriverCallWriter:
     async def write(self, records: Sequence[CallRecord]) -> None:
         now = utcnow()
         lease = {"now": now, "stale": now - self._renew_after}
-        rows = [self._upsert.row(partial(getattr, record)) for record in records]
+        rows = [self._upsert.row_of(record) for record in records]
+        renewing = self._to_renew(records)
         driver = await self._driver()
         try:
             if self._sqlite:
                 try:
                     await driver.executemany(self._upsert.sql, rows)
-                    await driver.executemany(self._touch.sql, self._touches(records, lease))
+                    if renewing:
+                        await driver.executemany(self._touch.sql, self._touches(renewing, lease))
                     await driver.commit()
                 except BaseException:
                     await driver.rollback()
                     raise
-            elif len(records) == 1 and self._upsert_and_touch is not None:
-                # One statement commits on its own: one round trip instead of four.
-                record = records[0]
+            elif len(records) == 1:
+                # One statement commits on its own: one round trip instead of three or four.
+                if renewing and self._upsert_and_touch is not None:
+                    record = records[0]
 
-                def value_of(key: str) -> object:
-                    return lease[key] if key in lease else getattr(record, key)
+                    def value_of(key: str) -> object:
+                        return lease[key] if key in lease else getattr(record, key)
 
-                statement = self._upsert_and_touch
-                await driver.execute(statement.sql, *statement.row(value_of))
+                    statement = self._upsert_and_touch
+                    await driver.execute(statement.sql, *statement.row(value_of))
+                else:
+                    await driver.execute(self._upsert.sql, *rows[0])
             else:
                 async with driver.transaction():
                     await driver.executemany(self._upsert.sql, rows)
-                    await driver.executemany(self._touch.sql, self._touches(records, lease))
+                    if renewing:
+                        await driver.executemany(self._touch.sql, self._touches(renewing, lease))
         except OSError:
             await self.close()  # a broken connection is replaced on the next write
             raise
+        self._renewed_now(renewing)
+
+    def _to_renew(self, records: Sequence[CallRecord]) -> dict[str, datetime]:
+        """The jobs whose lease these records renew (a pending job's first call starts it),
+        with the start of their first call."""
+        due = time.monotonic() - self._renew_after_s
+        renewing: dict[str, datetime] = {}
+        for record in records:
+            job_id = record.job_id
+            if not record.job_was_pending and self._renewed.get(job_id, -math.inf) > due:
+                continue
+            at = renewing.get(job_id)
+            if at is None or record.created_at < at:
+                renewing[job_id] = record.created_at
+        return renewing
+
+    def _renewed_now(self, renewed: Mapping[str, datetime]) -> None:
+        if not renewed:
+            return
+        now = time.monotonic()
+        if len(self._renewed) > _MAX_RENEWED:
+            due = now - self._renew_after_s
+            self._renewed = {j: t for j, t in self._renewed.items() if t > due}
+        for job_id in renewed:
+            self._renewed[job_id] = now
 
     def _touches(
-        self, records: Sequence[CallRecord], lease: Mapping[str, datetime]
+        self, renewing: Mapping[str, datetime], lease: Mapping[str, datetime]
     ) -> list[tuple[Any, ...]]:
         """One lease renewal per job, in job id order: two replicas' batches then take the
         job rows' locks in the same order and cannot wait for each other."""
-        first_call: dict[str, datetime] = {}
-        for record in records:
-            at = first_call.get(record.job_id)
-            if at is None or record.created_at < at:
-                first_call[record.job_id] = record.created_at
         return [
-            self._touch.row({**lease, "job_id": job_id, "at": first_call[job_id]}.__getitem__)
-            for job_id in sorted(first_call)
+            self._touch.row({**lease, "job_id": job_id, "at": renewing[job_id]}.__getitem__)
+            for job_id in sorted(renewing)
         ]
 
     async def close(self) -> None:
