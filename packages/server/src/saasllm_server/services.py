@@ -74,6 +74,8 @@ class Gateway:
             cache_ttl_s=settings.admission_cache_ttl_s,
             record_window_s=settings.record_window_s,
             complete_wait_s=settings.complete_wait_s,
+            progress_interval_s=settings.call_progress_interval_s,
+            waive_upstream_failures=settings.waive_upstream_failures,
         )
         calls = CallService(
             jobs=jobs,
