@@ -151,6 +151,12 @@ class Settings(BaseSettings):
         "a stream it broke off) out of every charge, and close a one-call job whose stream "
         "the provider broke as failed. By default what such a call delivered is paid for.",
     )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies (comma-separated addresses or networks, '*' for any) whose "
+        "X-Forwarded-For names the client; a client's address is what slows down its bad "
+        "keys.",
+    )
     publish_admin_schema: bool = Field(
         default=False,
         description="Describe the admin API in the public /openapi.json and /docs too "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,17 +47,16 @@ async def test_random_keys_are_throttled_without_queries(domain: Domain) -> None
                 unauthorized += 1
             except RateLimited as limited:
                 waits.append(limited.retry_after)
-        # A key this process knows is never throttled.
+        # A key this process knows is never throttled, nor is a valid one it has not
+        # seen yet: the storm from its address does not hold it up.
         principal = await domain.gw.auth.authenticate(f"Bearer {known.key}", client)
         assert principal.team_id == team_id
+        principal = await domain.gw.auth.authenticate(f"Bearer {fresh.key}", client)
+        assert principal.key_id == fresh.key_id
     assert unauthorized + len(waits) == 2000
     assert len(waits) > 1900
     assert all(wait is not None and 0 < wait <= 1 for wait in waits)
     assert len(queries) <= 25, len(queries)
-    # A valid key it has not seen waits at most one slot.
-    await asyncio.sleep(1)
-    principal = await domain.gw.auth.authenticate(f"Bearer {fresh.key}", client)
-    assert principal.key_id == fresh.key_id
 
 
 async def test_a_repeated_wrong_key_is_refused_from_memory(domain: Domain) -> None:

@@ -7,6 +7,7 @@ before the change's own request returns.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from saasllm_server.storage import tenancy as store
 from saasllm_server.storage.database import as_utc, utcnow
 
 _MAX_ENTRIES = 100_000
+# Keys created on another replica are known here after at most this long.
+_LIVE_KEYS_TTL_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,11 @@ class KeyAuthenticator:
         self._defaults = defaults or DefaultLimits()
         self._guard = guard or KeyGuard()
         self._cache: dict[str, tuple[float, Principal]] = {}
+        # The hashes of every live key, read only while some address is being throttled,
+        # so a valid key never waits behind a storm of wrong ones from its address.
+        self._live: frozenset[str] = frozenset()
+        self._live_until = 0.0
+        self._live_read: asyncio.Future[frozenset[str]] | None = None
 
     async def authenticate(self, authorization: str | None, client: str | None = None) -> Principal:
         """``client`` (the caller's address) lets repeated bad keys be slowed down."""
@@ -60,7 +68,9 @@ class KeyAuthenticator:
             if self._guard.known_miss(key_hash, now):
                 self._guard.missed(key_hash, client, now)
                 raise AuthenticationFailed("invalid, revoked or expired API key")
-            self._guard.before_lookup(client, now)
+            refusal = self._guard.lookup_slot(client, now)
+            if refusal is not None and key_hash not in await self._live_keys(now):
+                raise refusal
             found = await self.lookup(key_hash)
             if found is None:
                 self._cache.pop(key_hash, None)
@@ -77,6 +87,26 @@ class KeyAuthenticator:
             raise TeamSuspended(f"team {principal.team_id!r} is suspended")
         return principal
 
+    async def _live_keys(self, now: float) -> frozenset[str]:
+        """At most one read per ``_LIVE_KEYS_TTL_S``, shared by every caller meanwhile."""
+        if now < self._live_until:
+            return self._live
+        if self._live_read is None:
+            self._live_read = asyncio.ensure_future(self._read_live_keys())
+        reading = self._live_read
+        try:
+            live = await asyncio.shield(reading)
+        finally:
+            if self._live_read is reading and reading.done():
+                self._live_read = None
+        if now >= self._live_until:
+            self._live, self._live_until = live, time.monotonic() + _LIVE_KEYS_TTL_S
+        return self._live
+
+    async def _read_live_keys(self) -> frozenset[str]:
+        async with self._engine.connect() as conn:
+            return frozenset(await store.live_key_hashes(conn))
+
     async def lookup(self, key_hash: str) -> Principal | None:
         """The live key's principal, or None for an unknown, revoked, expired or deleted key."""
         async with self._engine.connect() as conn:
@@ -89,6 +119,7 @@ class KeyAuthenticator:
         if change.kind is ChangeKind.KEY:
             self._drop(lambda p: p.key_id == change.subject)
             self._guard.forget_misses()
+            self._live_until = 0.0
         elif change.kind is ChangeKind.TEAM:
             self._drop(lambda p: p.team_id == change.subject)
             self._guard.forget_misses()

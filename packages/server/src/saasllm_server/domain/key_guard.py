@@ -6,8 +6,8 @@ not lock a valid key out.
 * A client address whose keys keep failing gets one lookup per ``slow_interval_s``
   once it passes ``threshold`` failures in ``window_s``; other attempts meanwhile are
   refused with 429 and ``Retry-After``, before any query. A valid key from that
-  address is never refused for long: a key already known (cached) is never throttled,
-  and a new one gets the next lookup slot.
+  address is never refused: the authenticator lets through, without a slot, any key
+  it has cached or that is among the live keys it indexed (see ``KeyAuthenticator``).
 
 The memory is per process (a defence, not a limit: each replica slows the clients it
 sees), bounded, and any key change clears the remembered misses (a key created a
@@ -55,22 +55,24 @@ class KeyGuard:
         del self._misses[key_hash]
         return False
 
-    def before_lookup(self, client: str | None, now: float) -> None:
-        """Raises 429 when this client has used up its lookups for now."""
+    def lookup_slot(self, client: str | None, now: float) -> RateLimited | None:
+        """None when this client may look a key up now (taking its slot), else the 429 to
+        answer with unless the key is known to be valid."""
         if client is None:
-            return
+            return None
         strikes = self._strikes.get(client)
         if strikes is None or strikes.count < self._threshold:
-            return
+            return None
         if now - strikes.since > self._window_s:
             del self._strikes[client]
-            return
+            return None
         if now < strikes.next_lookup:
-            raise RateLimited(
+            return RateLimited(
                 "too many invalid API keys from this address",
                 retry_after=strikes.next_lookup - now,
             )
         strikes.next_lookup = now + self._slow_interval_s
+        return None
 
     def missed(self, key_hash: str, client: str | None, now: float) -> None:
         if len(self._misses) >= _MAX_ENTRIES:

@@ -33,6 +33,10 @@ def run_gateway(app: ASGIApp, settings: Settings, host: str, port: int) -> None:
         http=edge_protocol(limits),
         ws="none",  # no route speaks WebSocket; an upgrade is served as plain HTTP
         timeout_keep_alive=settings.keep_alive_timeout_s,
+        # The client address (the bad-key throttle's key) from X-Forwarded-For, when the
+        # request comes through one of these proxies.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         log_level=os.environ.get("SAASLLM_LOG_LEVEL", "warning"),
         access_log=False,
         timeout_graceful_shutdown=5,

@@ -54,6 +54,16 @@ async def find_key(conn: AsyncConnection, key_hash: str) -> tuple[Any, list[str]
     return row, await team_groups(conn, row.team_id)
 
 
+async def live_key_hashes(conn: AsyncConnection) -> list[str]:
+    """The hashes of every key not revoked, of teams not deleted (expiry aside)."""
+    result = await conn.execute(
+        select(api_keys.c.key_hash)
+        .join(teams, teams.c.id == api_keys.c.team_id)
+        .where(api_keys.c.revoked_at.is_(None), teams.c.deleted_at.is_(None))
+    )
+    return list(result.scalars())
+
+
 async def team_groups(conn: AsyncConnection, team_id: str) -> list[str]:
     result = await conn.execute(
         select(team_model_groups.c.group_name)
