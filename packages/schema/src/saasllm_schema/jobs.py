@@ -134,7 +134,7 @@ class JobResult(MappingModel):
 
     job_id: str
     team_id: str
-    status: FinalStatus
+    status: JobStatus
     completed_at: datetime
     credit_applied: bool
     credits_charged: int = 0
