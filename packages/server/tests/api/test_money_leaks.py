@@ -399,3 +399,44 @@ async def test_a_one_call_job_counts_once_and_over_the_rate_makes_no_job(
     jobs = await asyncio.to_thread(_jobs, admin, team)
     assert sorted(j["status"] for j in jobs) == ["completed", "completed"]
     assert (await asyncio.to_thread(admin.get_team, team.team_id))["credits_remaining"] == 98
+
+
+async def test_a_stream_racing_its_jobs_completion_is_paid_for(
+    gateway: GatewayProcess, admin: Admin
+) -> None:
+    """A stream and the job's completion sent at the same moment, many times. Before, a
+    completion that came between the call's hold and its start closed the job, released the
+    hold and charged 1 credit for a stream of thousands of tokens (12 of 60 tries on
+    PostgreSQL). Now either the call is refused (the job closed first) or the completion
+    waits for it and charges what it served."""
+    team = admin.team(
+        credits=1_000_000, budget_mode="per_token", tokens_per_credit=100, model_groups=["flood"]
+    )
+    body = {"model": "flood", "messages": MESSAGES, "max_tokens": 3000}
+    async with _client(gateway, team) as client:
+        for attempt in range(30):
+            job_id = await _create_job(client)
+
+            async def stream(job_id: str = job_id) -> tuple[int, int]:
+                path = f"/api/jobs/{job_id}/llm-call-stream"
+                async with client.stream("POST", path, json=body) as response:
+                    if response.status_code != 200:
+                        return response.status_code, 0
+                    events = [line async for line in response.aiter_lines() if _is_content(line)]
+                    return 200, len(events)
+
+            async def complete(job_id: str = job_id, delay: float = attempt / 3000) -> Any:
+                await asyncio.sleep(delay)
+                return await client.post(
+                    f"/api/jobs/{job_id}/complete", json={"status": "completed"}
+                )
+
+            (status, served), done = await asyncio.gather(stream(), complete())
+            assert done.status_code == 200, done.text
+            if status != 200:
+                assert served == 0
+                continue
+            assert served > 1000, served
+            assert done.json()["credits_charged"] >= served // 100, (attempt, served, done.text)
+    view = await asyncio.to_thread(admin.get_team, team.team_id)
+    assert view["credits_reserved"] == 0

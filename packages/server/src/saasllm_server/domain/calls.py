@@ -271,10 +271,17 @@ class CallService:
         was_pending = await self._jobs.admit_call(principal, job_id)
         if not counted:
             await self._limiter.hit(principal.team_id, principal.rpm_limit)
-        if principal.budget_mode != "per_job":
-            await self._jobs.hold_for_call(
-                principal, job_id, self._hold(principal, request, members)
-            )
+        # Running from here: a completion or a sweep closing the job meanwhile waits for this
+        # call instead of releasing its hold under it.
+        self._jobs.call_started(job_id)
+        try:
+            if principal.budget_mode != "per_job":
+                await self._jobs.hold_for_call(
+                    principal, job_id, self._hold(principal, request, members)
+                )
+        except BaseException:
+            self._jobs.call_abandoned(job_id)
+            raise
         context = CallContext(
             principal,
             job_id,
@@ -352,7 +359,6 @@ class CallService:
         context, members = await self._admit(
             principal, job_id, request, stream=True, counted=counted
         )
-        self._jobs.call_started(job_id)
         try:
             slot = await self._limiter.open_stream(
                 principal.team_id, principal.max_concurrent_streams
@@ -451,7 +457,6 @@ class CallService:
         context, members = await self._admit(
             principal, job_id, request, stream=False, counted=counted
         )
-        self._jobs.call_started(job_id)
         try:
             return await self._complete(context, members)
         except GatewayError:

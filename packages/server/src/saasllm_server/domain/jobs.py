@@ -306,14 +306,14 @@ class JobService:
         if waiting is not None:
             waiting.set()
 
-    async def _wait_for_calls(self, job_id: str) -> None:
+    async def _wait_for_calls(self, job_id: str, deadline: float) -> None:
         """A job priced by what its calls use settles only once they have ended: a stream
         still running at completion would otherwise go on uncharged."""
         if not self._running.get(job_id):
             return
         ended = self._calls_ended.setdefault(job_id, asyncio.Event())
         try:
-            await asyncio.wait_for(ended.wait(), self._complete_wait_s)
+            await asyncio.wait_for(ended.wait(), deadline - asyncio.get_running_loop().time())
         except TimeoutError:
             raise CallsInFlight(
                 f"job {job_id} still has a call running; complete it when the call has ended"
@@ -365,25 +365,29 @@ class JobService:
         The charge is always taken in full: what the calls used beyond what the team
         holds becomes debt (the balance goes below its floor by that much, and no new work
         starts until it is paid) instead of leaving a job open that nobody can close."""
-        if principal.budget_mode != "per_job":
-            await self._wait_for_calls(job_id)
-        await self._recorder.flush()
-        now = utcnow()
-        try:
-            async with self._engine.begin() as conn:
-                result = await self._complete(
-                    conn,
-                    principal,
-                    job_id,
-                    request,
-                    now,
-                    idempotency_key,
-                    actor=f"key:{principal.key_id}",
-                )
-        except IntegrityError as exc:
-            # The ledger's unique (job_id, kind) caught a second charge that raced past the
-            # status check; the whole transaction rolled back.
-            raise JobAlreadyCompleted(f"job {job_id} is already completed") from exc
+        deadline = asyncio.get_running_loop().time() + self._complete_wait_s
+        while True:
+            if principal.budget_mode != "per_job":
+                await self._wait_for_calls(job_id, deadline)
+            await self._recorder.flush()
+            try:
+                async with self._engine.begin() as conn:
+                    result = await self._complete(
+                        conn,
+                        principal,
+                        job_id,
+                        request,
+                        utcnow(),
+                        idempotency_key,
+                        actor=f"key:{principal.key_id}",
+                    )
+                break
+            except _CallStarted:
+                continue  # rolled back: wait for the call that started meanwhile
+            except IntegrityError as exc:
+                # The ledger's unique (job_id, kind) caught a second charge that raced past
+                # the status check; the whole transaction rolled back.
+                raise JobAlreadyCompleted(f"job {job_id} is already completed") from exc
         self._remember(principal.team_id, job_id, result.status, None)
         self.forget_balance(principal.team_id)
         return result
@@ -409,9 +413,16 @@ class JobService:
             )
             try:
                 await self._complete(
-                    conn, principal, job_id, request, utcnow(), None, actor="gateway:sweeper"
+                    conn,
+                    principal,
+                    job_id,
+                    request,
+                    utcnow(),
+                    None,
+                    actor="gateway:sweeper",
+                    guard_running=True,
                 )
-            except JobAlreadyCompleted:
+            except (JobAlreadyCompleted, _CallStarted):
                 return False
         self._job_cache.pop(job_id, None)
         self.forget_balance(team_id)
@@ -427,7 +438,10 @@ class JobService:
         idempotency_key: str | None,
         *,
         actor: str,
+        guard_running: bool = False,
     ) -> JobResult:
+        """``guard_running``: refuse to close while a call of the job runs here, whatever
+        the budget mode (a sweep must never settle work in progress)."""
         values: dict[str, Any] = {
             "status": request.status,
             "completed_at": now,
@@ -436,7 +450,14 @@ class JobService:
         if request.error_message is not None:
             values["error_message"] = request.error_message
         # Closing first takes the job's row lock: a racing completer waits, then finds it closed.
-        if not await job_store.close_job(conn, principal.team_id, job_id, values):
+        closed = await job_store.close_job(conn, principal.team_id, job_id, values)
+        guarded = guard_running or principal.budget_mode != "per_job"
+        if closed and guarded and self._running.get(job_id):
+            # A call counted itself running after the wait and took its hold before this
+            # close: closing now would release its hold under it. A call that counts itself
+            # from here on finds the job closed when it tries to hold.
+            raise _CallStarted(job_id)
+        if not closed:
             row = await job_store.job_row(conn, principal.team_id, job_id)
             if row is None:
                 raise JobNotFound(f"job {job_id} not found")
@@ -487,6 +508,10 @@ class JobService:
             raise JobNotFound(f"job {job_id} not found")
         row = await job_store.job_row(conn, principal.team_id, job_id)
         return await _result(conn, principal, row, charge=charge, remaining=remaining)
+
+
+class _CallStarted(Exception):
+    """A call of the job started while it was being closed (the close is rolled back)."""
 
 
 def _charge_reason(job_type: str, status: str, principal: Principal) -> str:
