@@ -151,14 +151,20 @@ class CallAccounting:
         deployment: Deployment,
         usage: dict[str, Any] | None,
         completion_estimate: int | None,
+        *,
+        final: bool = True,
     ) -> Tokens:
         """What the call served, by the rules in this module's docstring;
-        ``completion_estimate`` is None when the call delivered nothing."""
+        ``completion_estimate`` is None when the call delivered nothing. A progress record
+        (not ``final``) takes the prompt's bound: the tokenizer would run on the event loop,
+        for a figure the final record nearly always replaces with the upstream's."""
         reported = _reported(usage)
         if reported is not None:
             return reported
         if completion_estimate is None:
             return 0, 0
+        if context.prompt_estimate is None and not final:
+            return billing.prompt_token_bound(context.request), completion_estimate
         if context.prompt_estimate is None:
             counted = estimate_prompt_tokens(deployment, context.request)
             context.prompt_estimate = (
@@ -567,11 +573,11 @@ class StreamingCall:
         at = self._stream.stats.first_event_at
         return None if at is None else (at - self.context.started) * 1000
 
-    def _tokens(self) -> Tokens:
+    def _tokens(self, *, final: bool = True) -> Tokens:
         stats = self._stream.stats
         # Every opened stream delivered its first event: its prompt was served.
         return self._accounting.tokens(
-            self.context, self.deployment, stats.usage, max(0, stats.data_events - 1)
+            self.context, self.deployment, stats.usage, max(0, stats.data_events - 1), final=final
         )
 
     def progress(self) -> CallRecord | None:
@@ -586,7 +592,7 @@ class StreamingCall:
             self.context,
             self.deployment,
             status=CallStatus.RUNNING,
-            tokens=self._tokens(),
+            tokens=self._tokens(final=False),
             ttft_ms=self.ttft_ms,
             error=None,
         )

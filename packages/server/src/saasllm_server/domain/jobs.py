@@ -126,6 +126,8 @@ class JobService:
         self._job_cache: dict[str, _CachedJob] = {}
         self._balance_cache: dict[str, tuple[float, int]] = {}
         self._balance_reads: dict[str, asyncio.Future[int]] = {}
+        # Bumped by every forget: a read begun before a change must not cache what it saw.
+        self._balance_epochs: dict[str, int] = {}
 
     def _remember(
         self, team_id: str, job_id: str | None, status: JobStatus | None, balance: int | None
@@ -147,6 +149,8 @@ class JobService:
 
     def forget_balance(self, team_id: str) -> None:
         self._balance_cache.pop(team_id, None)
+        self._balance_reads.pop(team_id, None)
+        self._balance_epochs[team_id] = self._balance_epochs.get(team_id, 0) + 1
 
     async def on_change(self, change: Change) -> None:
         # A team's overdraft limit is part of what it has available.
@@ -258,18 +262,26 @@ class JobService:
         held = self._balance_cache.get(principal.team_id)
         if held is not None and held[0] > now:
             return held[1]
-        reading = self._balance_reads.get(principal.team_id)
+        team_id = principal.team_id
+        reading = self._balance_reads.get(team_id)
         if reading is None:
             reading = asyncio.ensure_future(self._read_available(principal))
-            self._balance_reads[principal.team_id] = reading
-            reading.add_done_callback(lambda _: self._balance_reads.pop(principal.team_id, None))
+            self._balance_reads[team_id] = reading
+
+            def done(read: asyncio.Future[int]) -> None:
+                if self._balance_reads.get(team_id) is read:
+                    del self._balance_reads[team_id]
+
+            reading.add_done_callback(done)
         return await asyncio.shield(reading)
 
     async def _read_available(self, principal: Principal) -> int:
+        epoch = self._balance_epochs.get(principal.team_id, 0)
         async with self._engine.connect() as conn:
             current = await ledger.balance_row(conn, principal.team_id)
         available = _available(current, principal) if current else 0
-        self._remember(principal.team_id, None, None, available)
+        if self._balance_epochs.get(principal.team_id, 0) == epoch:
+            self._remember(principal.team_id, None, None, available)
         return available
 
     async def hold_for_call(self, principal: Principal, job_id: str, amount: int) -> None:
