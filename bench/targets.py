@@ -21,6 +21,7 @@ import yaml
 
 from bench.loadgen import LoadSpec
 from saasllm_testing.fake import FakeUpstreamProcess
+from saasllm_testing.gateway_command import serve_command
 from saasllm_testing.ports import free_port
 from saasllm_testing.supervisor import ChildProcess, HttpOk, ReadyLine
 
@@ -174,20 +175,9 @@ def _start_gateway(
     }
     child = ChildProcess.start_sync(
         "gateway",
-        [
-            sys.executable,
-            "-m",
-            "saasllm_server.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--config",
-            str(config_path),
-            "--database-url",
-            database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
-        ],
+        serve_command(
+            port, config_path, database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+        ),
         ready=HttpOk(url + "/health"),
         ready_timeout=90,
         log_path=logs / "gateway.log",

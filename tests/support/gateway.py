@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from saasllm_testing.gateway_command import serve_command
 from saasllm_testing.ports import free_port, port_in_use
 from saasllm_testing.supervisor import ChildProcess, HttpOk
 
@@ -136,20 +136,7 @@ class GatewayProcess:
         url = f"http://127.0.0.1:{port}"
         child = ChildProcess.start_sync(
             f"the gateway on :{port}",
-            [
-                sys.executable,
-                "-m",
-                "saasllm_server.cli",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--config",
-                str(config_path),
-                "--database-url",
-                database_url,
-            ],
+            serve_command(port, config_path, database_url),
             ready=HttpOk(f"{url}/health"),
             ready_timeout=READY_TIMEOUT_S,
             log_path=workdir / f"gateway-{port}.log",
